@@ -1,0 +1,3 @@
+"""Question-answering bot for one news article: knowledge base, matcher, console and Telegram."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,195 @@
+"""Command line: ``python -m bot {ask,chat,check,eval,run}``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from bot.config import DEFAULT_CONFIG, ConfigError, Settings, load_settings
+from bot.evaluation import QuestionSetError, evaluate, format_report, load_cases
+from bot.knowledge import KnowledgeError, load_knowledge
+from bot.replies import (
+    Engine,
+    Reply,
+    help_card,
+    render_plain,
+    reply_to,
+    reply_to_fact,
+    source_card,
+    start_card,
+    to_json,
+    topics_card,
+)
+
+
+class CliError(Exception):
+    """A problem to report on stderr as one message, with exit status 1."""
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    try:
+        return load_settings(Path(args.config))
+    except ConfigError as exc:
+        raise CliError(f"config error: {exc}") from None
+
+
+def _engine(settings: Settings) -> Engine:
+    try:
+        kb = load_knowledge(settings.facts, settings.article)
+    except KnowledgeError as exc:
+        raise CliError(f"knowledge base error:\n{exc}") from None
+    return Engine.build(kb, settings.matching)
+
+
+def _write(stream: TextIO, text: str) -> None:
+    stream.write(text + "\n")
+    stream.flush()
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    """Answer one question, or (with --json -) one question per stdin line."""
+    engine = _engine(_settings(args))
+    if args.question == ["-"]:
+        for line in sys.stdin:
+            reply = reply_to(engine, line.rstrip("\r\n"))
+            if args.json:
+                _write(sys.stdout, json.dumps(to_json(reply), ensure_ascii=False))
+            else:
+                _write(sys.stdout, render_plain(reply) + "\n")
+        return 0
+    question = " ".join(args.question)
+    reply = reply_to(engine, question)
+    if args.json:
+        _write(sys.stdout, json.dumps(to_json(reply), ensure_ascii=False))
+    else:
+        _write(sys.stdout, render_plain(reply))
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    """Interactive console conversation with exactly the bot's replies."""
+    engine = _engine(_settings(args))
+    interactive = sys.stdin.isatty()
+    if interactive:
+        _write(sys.stdout, start_card(engine).plain())
+        _write(sys.stdout, "(Ctrl-D or /quit to leave)")
+    offered: tuple[str, ...] = tuple(engine.kb.examples)
+    while True:
+        if interactive:
+            sys.stdout.write("> ")
+            sys.stdout.flush()
+        line = sys.stdin.readline()
+        if not line:
+            return 0
+        text = line.strip()
+        if text in ("/quit", "/exit"):
+            return 0
+        reply: Reply | None = None
+        command = text.split()[0].lower() if text.startswith("/") else None
+        if command in ("/start", "/help", "/topics", "/source"):
+            card = {
+                "/start": start_card,
+                "/help": help_card,
+                "/topics": topics_card,
+                "/source": source_card,
+            }[command](engine)
+            offered = tuple(f.id for f in card.suggestions)
+            _write(sys.stdout, card.plain() + "\n")
+            continue
+        if text.isdigit() and 1 <= int(text) <= len(offered):
+            # A number picks one of the questions offered last, like tapping a button.
+            reply = reply_to_fact(engine, offered[int(text) - 1])
+        if reply is None:
+            reply = reply_to(engine, text)
+        offered = tuple(f.id for f in reply.suggestions) or offered
+        _write(sys.stdout, render_plain(reply) + "\n")
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Validate a knowledge file against the article."""
+    settings = _settings(args)
+    path = Path(args.file) if args.file else settings.facts
+    try:
+        kb = load_knowledge(path, settings.article)
+    except KnowledgeError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        print(f"{path}: {len(exc.problems)} problem(s); not loaded", file=sys.stderr)
+        return 1
+    phrasings = kb.phrasing_count
+    print(
+        f"{path}: OK: {len(kb.facts)} facts, {phrasings} phrasings, "
+        f"{len(kb.unanswerable)} unanswerable examples, {len(kb.aliases)} aliases"
+    )
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    """Run a question set and report accuracy per category and every wrong case."""
+    engine = _engine(_settings(args))
+    try:
+        cases = load_cases(Path(args.file), (f.id for f in engine.kb.facts))
+    except QuestionSetError as exc:
+        raise CliError(str(exc)) from None
+    print(format_report(evaluate(engine, cases)))
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Start the Telegram bot."""
+    from bot.telegram_app import run  # the Telegram stack is only needed here
+
+    return run(_settings(args))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every sub-command."""
+    parser = argparse.ArgumentParser(
+        prog="python -m bot", description="Question-answering bot for one news article."
+    )
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--config",
+        default=str(DEFAULT_CONFIG),
+        metavar="PATH",
+        help=f"config file (default: {DEFAULT_CONFIG}); paths in it are relative to it",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    ask = sub.add_parser("ask", parents=[common], help="answer a question")
+    ask.add_argument("--json", action="store_true", help="print one JSON object per question")
+    ask.add_argument("question", nargs="+", help="the question, or - to read one per stdin line")
+    ask.set_defaults(func=cmd_ask)
+    chat = sub.add_parser("chat", parents=[common], help="console chat with the bot's replies")
+    chat.set_defaults(func=cmd_chat)
+    check = sub.add_parser("check", parents=[common], help="validate a knowledge file")
+    check.add_argument("file", nargs="?", help="knowledge file (default: the config's)")
+    check.set_defaults(func=cmd_check)
+    ev = sub.add_parser("eval", parents=[common], help="accuracy on a question set")
+    ev.add_argument("file", help="question set YAML (cases: q, expect, category)")
+    ev.set_defaults(func=cmd_eval)
+    run = sub.add_parser("run", parents=[common], help="start the Telegram bot")
+    run.set_defaults(func=cmd_run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; every error is one message on stderr and a non-zero exit."""
+    args = build_parser().parse_args(argv)
+    for stream in (sys.stdin, sys.stdout):
+        # Undecodable input must never kill a batch: it is replaced, one line still one line.
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="replace")
+    try:
+        return int(args.func(args))
+    except CliError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0

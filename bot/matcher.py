@@ -1,0 +1,271 @@
+"""Matching a question to a fact of the knowledge base, or to nothing.
+
+The score of a question against one phrasing is a weighted coverage in both directions:
+how much of the question the phrasing explains (a word the article never uses, such as
+"Russia", leaves the question unexplained) and how much of the phrasing the question asks
+for. Words are weighted by how rare they are across facts (IDF), so "2021" or "DOST" decide
+more than "Azerbaijan". Words match through rapidfuzz with a typo-tolerant cutoff, numbers
+only exactly. A fact is answered when its best phrasing scores high enough *and* beats the
+next fact by a margin; negative examples (``unanswerable:``) that fit the question better than
+any fact make the bot say the article does not cover it.
+
+Everything that does not depend on the question is computed once in :class:`Index`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from rapidfuzz import fuzz, process
+
+from bot.knowledge import Fact, KnowledgeBase
+from bot.normalise import build_alias_table, is_number, normalise
+
+MAX_QUERY_TOKENS = 32
+"""Content words of a question beyond this many are ignored (bounds the cost of a message)."""
+_NEGATIVE = -1
+
+
+@dataclass(frozen=True, slots=True)
+class MatchSettings:
+    """Tunable thresholds; defaults chosen on the evaluation set (see README)."""
+
+    answer_threshold: float = 62.0
+    uncertain_threshold: float = 50.0
+    min_margin: float = 4.0
+    token_cutoff: float = 82.0
+    fact_word_credit: float = 0.75
+    question_weight: float = 0.6
+    unknown_word_weight: float = 0.8
+    number_penalty: float = 0.5
+    smalltalk_threshold: float = 88.0
+    suggestion_floor: float = 20.0
+    max_suggestions: int = 3
+
+
+class Verdict(StrEnum):
+    """What kind of reply a question gets."""
+
+    ANSWER = "answer"
+    UNCERTAIN = "uncertain"
+    NO_ANSWER = "no_answer"
+    SMALLTALK = "smalltalk"
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """The outcome of matching one question."""
+
+    verdict: Verdict
+    fact: Fact | None
+    score: float
+    margin: float
+    ranking: tuple[tuple[Fact, float], ...]
+    intent: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    owner: int  # fact index, or _NEGATIVE for an unanswerable example
+    words: tuple[int, ...]  # vocabulary ids, unique
+    weight: float  # sum of the words' IDF
+
+
+class Index:
+    """Everything about a knowledge base that does not depend on the question."""
+
+    def __init__(self, kb: KnowledgeBase, settings: MatchSettings | None = None) -> None:
+        self.kb = kb
+        self.settings = settings or MatchSettings()
+        self.aliases = build_alias_table(kb.aliases)
+        self.longest_alias = max((len(k) for k in self.aliases), default=1)
+        self.stopwords = kb.stopwords
+
+        vocab: dict[str, int] = {}
+
+        def ids(tokens: Sequence[str]) -> tuple[int, ...]:
+            out: list[int] = []
+            for token in tokens:
+                vid = vocab.setdefault(token, len(vocab))
+                if vid not in out:
+                    out.append(vid)
+            return tuple(out)
+
+        raw_entries: list[tuple[int, tuple[int, ...]]] = []
+        fact_words: list[set[int]] = []
+        for index, fact in enumerate(kb.facts):
+            words: set[int] = set()
+            for text in (*fact.questions, *fact.keywords):
+                entry = ids(self.content(text))
+                if entry:
+                    raw_entries.append((index, entry))
+                    words.update(entry)
+            for text in (fact.answer, fact.quote, *fact.answers.values()):
+                words.update(ids(self.content(text)))
+            fact_words.append(words)
+        for text in kb.unanswerable:
+            entry = ids(self.content(text))
+            if entry:
+                raw_entries.append((_NEGATIVE, entry))
+
+        self.vocab: list[str] = list(vocab)
+        self.vocab_ids = vocab
+        facts = max(len(kb.facts), 1)
+        df = [0] * len(vocab)
+        for words in fact_words:
+            for vid in words:
+                df[vid] += 1
+        self.idf: list[float] = [1.0 + math.log(facts / max(d, 1)) for d in df]
+        self.unknown_weight = self.settings.unknown_word_weight * (1.0 + math.log(facts))
+        self.entries: list[_Entry] = [
+            _Entry(owner, words, sum(self.idf[v] for v in words)) for owner, words in raw_entries
+        ]
+        self.postings: list[list[int]] = [[] for _ in vocab]
+        for eid, entry in enumerate(self.entries):
+            for vid in entry.words:
+                self.postings[vid].append(eid)
+        self.fact_postings: list[list[int]] = [[] for _ in vocab]
+        for findex, words in enumerate(fact_words):
+            for vid in words:
+                self.fact_postings[vid].append(findex)
+        self.fact_numbers: list[frozenset[str]] = [
+            frozenset(self.vocab[v] for v in words if is_number(self.vocab[v]))
+            for words in fact_words
+        ]
+        self.smalltalk_texts: list[str] = []
+        self.smalltalk_intents: list[str] = []
+        for intent, phrasings in kb.chit_chat.items():
+            for text in phrasings:
+                self.smalltalk_texts.append(" ".join(self.tokens(text)))
+                self.smalltalk_intents.append(intent)
+
+    def tokens(self, text: str) -> list[str]:
+        """Normalised tokens of ``text`` with the knowledge base's aliases applied."""
+        return normalise(text, self.aliases, self.longest_alias)
+
+    def content(self, text: str) -> list[str]:
+        """The tokens of ``text`` that carry meaning (stopwords dropped unless nothing is left)."""
+        tokens = self.tokens(text)
+        kept = [t for t in tokens if t not in self.stopwords]
+        return kept or tokens
+
+    def _word_matches(self, token: str) -> list[tuple[int, float]]:
+        exact = self.vocab_ids.get(token)
+        if is_number(token) or len(token) < 4:
+            return [] if exact is None else [(exact, 1.0)]
+        found = process.extract(
+            token,
+            self.vocab,
+            scorer=fuzz.ratio,
+            score_cutoff=self.settings.token_cutoff,
+            limit=8,
+        )
+        matches = [(vid, score / 100.0) for _, score, vid in found]
+        if exact is not None and all(vid != exact for vid, _ in matches):
+            matches.append((exact, 1.0))
+        return matches
+
+    def smalltalk(self, tokens: list[str]) -> tuple[str | None, float]:
+        """The chit-chat intent the whole message amounts to, if any, and its score."""
+        if not self.smalltalk_texts or not tokens:
+            return None, 0.0
+        best = process.extractOne(" ".join(tokens), self.smalltalk_texts, scorer=fuzz.ratio)
+        if best is None:
+            return None, 0.0
+        _, score, position = best
+        return self.smalltalk_intents[position], float(score)
+
+    def score_facts(self, question: str) -> tuple[list[float], float]:
+        """Score every fact and the best negative example for ``question``."""
+        s = self.settings
+        tokens = self.tokens(question)
+        content = [t for t in tokens if t not in self.stopwords]
+        unique = list(dict.fromkeys(content))[:MAX_QUERY_TOKENS]
+        fact_scores = [0.0] * len(self.kb.facts)
+        if not unique:
+            return fact_scores, 0.0
+
+        weights: list[float] = []
+        entry_hits: dict[int, dict[int, tuple[int, float]]] = {}
+        fact_hits: dict[int, dict[int, float]] = {}
+        for qi, token in enumerate(unique):
+            matches = self._word_matches(token)
+            weights.append(max((self.idf[v] for v, _ in matches), default=self.unknown_weight))
+            for vid, sim in matches:
+                for eid in self.postings[vid]:
+                    hits = entry_hits.setdefault(eid, {})
+                    if hits.get(qi, (0, 0.0))[1] < sim:
+                        hits[qi] = (vid, sim)
+                for findex in self.fact_postings[vid]:
+                    fhits = fact_hits.setdefault(findex, {})
+                    if fhits.get(qi, 0.0) < sim:
+                        fhits[qi] = sim
+        total = sum(weights)
+        numbers = [t for t in unique if is_number(t)]
+        negative = 0.0
+        alpha = s.question_weight
+        credit = s.fact_word_credit
+        for eid, hits in entry_hits.items():
+            entry = self.entries[eid]
+            fhits = fact_hits.get(entry.owner, {}) if entry.owner != _NEGATIVE else {}
+            covered = 0.0
+            for qi, weight in enumerate(weights):
+                own = hits[qi][1] if qi in hits else 0.0
+                covered += weight * max(own, credit * fhits.get(qi, 0.0))
+            q_cov = covered / total
+            best_per_word: dict[int, float] = {}
+            for vid, sim in hits.values():
+                if best_per_word.get(vid, 0.0) < sim:
+                    best_per_word[vid] = sim
+            p_cov = sum(self.idf[v] * sim for v, sim in best_per_word.items()) / entry.weight
+            score = 100.0 * (q_cov**alpha) * (min(p_cov, 1.0) ** (1.0 - alpha))
+            if entry.owner == _NEGATIVE:
+                negative = max(negative, score)
+                continue
+            missing = sum(1 for n in numbers if n not in self.fact_numbers[entry.owner])
+            score *= s.number_penalty**missing
+            if score > fact_scores[entry.owner]:
+                fact_scores[entry.owner] = score
+        return fact_scores, negative
+
+    def match(self, question: str) -> Match:
+        """Decide how to reply to ``question``: a fact, an uncertain fact, small talk or none."""
+        s = self.settings
+        intent, talk = self.smalltalk(self.tokens(question))
+        scores, negative = self.score_facts(question)
+        ranking = tuple(
+            sorted(
+                ((fact, score) for fact, score in zip(self.kb.facts, scores, strict=True)),
+                key=lambda pair: -pair[1],
+            )
+        )
+        best_fact, best = ranking[0] if ranking else (None, 0.0)
+        second = ranking[1][1] if len(ranking) > 1 else 0.0
+        margin = best - second
+        if intent is not None and talk >= s.smalltalk_threshold and talk >= best:
+            return Match(Verdict.SMALLTALK, None, round(talk, 1), 0.0, ranking, intent)
+        if best_fact is None or best < s.uncertain_threshold or negative >= best:
+            return Match(Verdict.NO_ANSWER, None, round(best, 1), round(margin, 1), ranking)
+        confident = best >= s.answer_threshold and margin >= s.min_margin
+        verdict = Verdict.ANSWER if confident else Verdict.UNCERTAIN
+        return Match(verdict, best_fact, round(best, 1), round(margin, 1), ranking)
+
+    def suggestions(self, match: Match) -> tuple[Fact, ...]:
+        """Up to ``max_suggestions`` related facts, topped up with the knowledge base's examples."""
+        s = self.settings
+        chosen: list[Fact] = []
+        for fact, score in match.ranking:
+            if len(chosen) >= s.max_suggestions or score < s.suggestion_floor:
+                break
+            if fact is not match.fact:
+                chosen.append(fact)
+        for fact_id in self.kb.examples:
+            if len(chosen) >= s.max_suggestions:
+                break
+            fact = self.kb.fact(fact_id)
+            if fact is not None and fact is not match.fact and fact not in chosen:
+                chosen.append(fact)
+        return tuple(chosen)

@@ -1,0 +1,108 @@
+"""Text normalisation shared by the knowledge base and the matcher.
+
+Everything a question and a phrasing are compared on goes through :func:`normalise`, so
+both sides fold case, diacritics, apostrophes and punctuation in exactly the same way.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+
+# Letters that Unicode decomposition does not reduce to an ASCII base letter.
+_SPECIAL_LETTERS = str.maketrans(
+    {
+        "ı": "i",
+        "ə": "e",
+        "Ə": "e",
+        "ø": "o",
+        "ł": "l",
+        "đ": "d",
+        "ð": "d",
+        "þ": "th",
+        "æ": "ae",
+        "œ": "oe",
+        "ß": "ss",
+    }
+)
+_APOSTROPHES = "'’‘ʼ`´′"
+# A possessive "'s" carries no meaning for matching: "Azerbaijan's" is "Azerbaijan".
+_POSSESSIVE = re.compile(rf"(?<=\w)[{_APOSTROPHES}]s\b")
+_APOSTROPHE = re.compile(f"[{_APOSTROPHES}]")
+# "4,6" is a decimal comma; "15,000" is a thousands separator.
+_DECIMAL_COMMA = re.compile(r"(?<=\d),(?=\d{1,2}\b)")
+_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")
+_TOKEN = re.compile(r"\d+(?:\.\d+)?|[^\W\d_]+|\d+", re.UNICODE)
+
+MAX_QUESTION_CHARS = 1000
+"""Only this many characters of a question are matched; the rest cannot change the answer
+of a short-fact knowledge base and would only cost time."""
+
+
+def fold(text: str) -> str:
+    """Lower-case ``text`` and strip diacritics, keeping letters of every script."""
+    text = unicodedata.normalize("NFKC", text).casefold().translate(_SPECIAL_LETTERS)
+    decomposed = unicodedata.normalize("NFKD", text)
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return unicodedata.normalize("NFC", stripped)
+
+
+def tokenize(text: str) -> list[str]:
+    """Split folded text into word and number tokens, dropping punctuation."""
+    text = _POSSESSIVE.sub("", text)
+    text = _APOSTROPHE.sub("", text)
+    text = _THOUSANDS.sub("", text)
+    text = _DECIMAL_COMMA.sub(".", text)
+    return _TOKEN.findall(text)
+
+
+def build_alias_table(aliases: Mapping[str, Iterable[str]]) -> dict[tuple[str, ...], tuple[str, ...]]:
+    """Turn ``canonical: [variants]`` into a lookup from variant tokens to canonical tokens."""
+    table: dict[tuple[str, ...], tuple[str, ...]] = {}
+    for canonical, variants in aliases.items():
+        target = tuple(tokenize(fold(canonical)))
+        for variant in variants:
+            key = tuple(tokenize(fold(variant)))
+            if key and key != target:
+                table[key] = target
+    return table
+
+
+def apply_aliases(
+    tokens: list[str], table: Mapping[tuple[str, ...], tuple[str, ...]], longest: int
+) -> list[str]:
+    """Replace alias variants by their canonical form, longest variant first."""
+    if not table:
+        return tokens
+    out: list[str] = []
+    i = 0
+    n = len(tokens)
+    while i < n:
+        for size in range(min(longest, n - i), 0, -1):
+            replacement = table.get(tuple(tokens[i : i + size]))
+            if replacement is not None:
+                out.extend(replacement)
+                i += size
+                break
+        else:
+            out.append(tokens[i])
+            i += 1
+    return out
+
+
+def is_number(token: str) -> bool:
+    """True for tokens such as ``2021`` or ``4.6``."""
+    return token[:1].isdigit()
+
+
+def normalise(
+    text: str,
+    aliases: Mapping[tuple[str, ...], tuple[str, ...]] | None = None,
+    longest_alias: int = 1,
+) -> list[str]:
+    """Fold, tokenise and canonicalise ``text``; the single entry point for matching."""
+    tokens = tokenize(fold(text[:MAX_QUESTION_CHARS]))
+    if aliases:
+        tokens = apply_aliases(tokens, aliases, longest_alias)
+    return tokens

@@ -1,0 +1,229 @@
+"""The one reply path: question in, :class:`Reply` out, rendered as plain text, HTML or JSON.
+
+The console chat and the Telegram bot both call :func:`reply_to` and differ only in how
+they render the result.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from typing import Any
+
+from bot import texts
+from bot.knowledge import Fact, KnowledgeBase
+from bot.matcher import Index, MatchSettings, Verdict
+
+TELEGRAM_MAX_CHARS = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class Engine:
+    """A knowledge base with its precomputed index: the unit that reload swaps."""
+
+    kb: KnowledgeBase
+    index: Index
+
+    @classmethod
+    def build(cls, kb: KnowledgeBase, settings: MatchSettings | None = None) -> Engine:
+        """Precompute the index for ``kb``."""
+        return cls(kb, Index(kb, settings))
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What the bot answers to one question, before rendering."""
+
+    question: str
+    verdict: Verdict
+    fact: Fact | None
+    score: float
+    margin: float
+    suggestions: tuple[Fact, ...]
+    intent: str | None
+    kb: KnowledgeBase
+
+    @property
+    def answered(self) -> bool:
+        """True when a fact is given (confidently or not)."""
+        return self.fact is not None
+
+
+def reply_to(engine: Engine, question: str) -> Reply:
+    """Match ``question`` and decide the reply; pure and thread-safe."""
+    match = engine.index.match(question)
+    wants_suggestions = match.verdict is not Verdict.ANSWER and match.intent not in {
+        "thanks",
+        "goodbye",
+    }
+    suggestions = engine.index.suggestions(match) if wants_suggestions else ()
+    return Reply(
+        question=question,
+        verdict=match.verdict,
+        fact=match.fact,
+        score=match.score,
+        margin=match.margin,
+        suggestions=suggestions,
+        intent=match.intent,
+        kb=engine.kb,
+    )
+
+
+def reply_to_fact(engine: Engine, fact_id: str) -> Reply | None:
+    """The reply for a fact chosen directly (a suggestion button), or None if it is gone."""
+    fact = engine.kb.fact(fact_id)
+    if fact is None:
+        return None
+    return Reply(fact.questions[0], Verdict.ANSWER, fact, 100.0, 100.0, (), None, engine.kb)
+
+
+def suggestion_label(fact: Fact) -> str:
+    """The question a suggestion offers: the fact's first phrasing."""
+    return fact.questions[0]
+
+
+def _lead(reply: Reply) -> str:
+    if reply.verdict is Verdict.SMALLTALK:
+        return texts.SMALLTALK.get(reply.intent or "", texts.SMALLTALK["help"])
+    if reply.fact is None:
+        return texts.NO_ANSWER_SUGGEST if reply.suggestions else texts.NO_ANSWER
+    return reply.fact.answer
+
+
+def _source_line(reply: Reply) -> str:
+    source = reply.kb.source
+    return texts.SOURCE_LINE.format(outlet=source.outlet, date=source.date)
+
+
+def render_plain(reply: Reply) -> str:
+    """The reply as the console chat prints it."""
+    lines = [_lead(reply)]
+    if reply.fact is not None:
+        lines.append(f'  "{" ".join(reply.fact.quote.split())}"')
+        lines.append(f"  -- {_source_line(reply)}")
+    if reply.suggestions:
+        if reply.verdict is Verdict.UNCERTAIN:
+            lines.append(texts.UNCERTAIN_SUGGEST)
+        for number, fact in enumerate(reply.suggestions, 1):
+            lines.append(f"  {number}. {suggestion_label(fact)}")
+        lines.append(texts.SUGGEST_PLAIN_HINT)
+    return "\n".join(lines)
+
+
+def render_html(reply: Reply) -> str:
+    """The reply as Telegram HTML; suggestions travel separately as buttons."""
+    parts = [html.escape(_lead(reply), quote=False)]
+    if reply.fact is not None:
+        quote = html.escape(" ".join(reply.fact.quote.split()), quote=False)
+        parts.append(f"<blockquote>{quote}</blockquote>")
+        parts.append(f"<i>{html.escape(_source_line(reply), quote=False)}</i>")
+        if reply.suggestions and reply.verdict is Verdict.UNCERTAIN:
+            parts.append(html.escape(texts.UNCERTAIN_SUGGEST, quote=False))
+    return "\n".join(parts)
+
+
+def to_json(reply: Reply) -> dict[str, Any]:
+    """The ``ask --json`` contract."""
+    return {
+        "question": reply.question,
+        "answered": reply.answered,
+        "fact_id": reply.fact.id if reply.fact else None,
+        "answer": reply.fact.answer if reply.fact else None,
+        "quote": reply.fact.quote if reply.fact else None,
+        "score": max(0.0, min(100.0, reply.score)),
+        "suggestions": [suggestion_label(f) for f in reply.suggestions],
+        "verdict": reply.verdict.value,
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class Card:
+    """A fixed reply (/start, /help, /topics, /source): heading, lines and offered questions."""
+
+    title: str
+    lines: tuple[str, ...]
+    suggestions: tuple[Fact, ...] = ()
+
+    def plain(self) -> str:
+        """The card as console text; offered questions are numbered."""
+        out = [self.title, *self.lines]
+        out.extend(f"  {n}. {suggestion_label(f)}" for n, f in enumerate(self.suggestions, 1))
+        if self.suggestions:
+            out.append(texts.SUGGEST_PLAIN_HINT)
+        return "\n".join(out)
+
+    def html(self) -> str:
+        """The card as Telegram HTML; offered questions travel as buttons."""
+        return "\n".join(
+            [f"<b>{html.escape(self.title, quote=False)}</b>"]
+            + [html.escape(line, quote=False) for line in self.lines]
+        )
+
+
+COMMANDS: tuple[tuple[str, str], ...] = (
+    ("start", "What this bot knows, with example questions"),
+    ("help", "How to ask, and every command"),
+    ("topics", "Everything the bot can answer"),
+    ("source", "The article: title, outlet, author, date"),
+)
+ADMIN_COMMANDS: tuple[tuple[str, str], ...] = (
+    ("reload", "Re-read and validate the knowledge file (admins only)"),
+)
+
+
+def _examples(engine: Engine) -> tuple[Fact, ...]:
+    found = (engine.kb.fact(fact_id) for fact_id in engine.kb.examples)
+    return tuple(f for f in found if f is not None)
+
+
+def start_card(engine: Engine) -> Card:
+    """Greeting: what the bot knows and three example questions."""
+    source = engine.kb.source
+    return Card(
+        "Ask me about this article",
+        (
+            f"{source.title} ({source.outlet}, {source.date}).",
+            f"I know {len(engine.kb.facts)} facts from it and quote the sentence behind "
+            "every answer. Type a question in your own words, or try one of these:",
+        ),
+        _examples(engine),
+    )
+
+
+def help_card(engine: Engine, admin: bool = False) -> Card:
+    """How to use the bot and every command."""
+    commands = COMMANDS + (ADMIN_COMMANDS if admin else ())
+    return Card(
+        "How to use this bot",
+        (
+            "Ask any question about the article in your own words; I answer with the sentence "
+            "that proves it, or say when the article doesn't cover it.",
+            "In groups, mention me or reply to my message. In any chat, type my @username "
+            "followed by a question (inline mode).",
+            *(f"/{name} - {description}" for name, description in commands),
+        ),
+        _examples(engine),
+    )
+
+
+def topics_card(engine: Engine) -> Card:
+    """Every fact the bot can answer, one question each."""
+    return Card(
+        f"I can answer {len(engine.kb.facts)} questions, for example:",
+        tuple(f"- {suggestion_label(f)}" for f in engine.kb.facts),
+        engine.kb.facts,
+    )
+
+
+def source_card(engine: Engine) -> Card:
+    """Title, outlet, author and date of the article."""
+    source = engine.kb.source
+    lines = [
+        f"Title: {source.title}",
+        f"Outlet: {source.outlet}",
+        f"Author: {source.author}",
+        f"Date: {source.date}",
+    ]
+    if source.url:
+        lines.append(f"Link: {source.url}")
+    return Card("The article", tuple(lines))
