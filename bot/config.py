@@ -91,7 +91,12 @@ def _matching(raw: dict[str, Any]) -> MatchSettings:
     for name in ("answer_threshold", "uncertain_threshold", "token_cutoff", "smalltalk_threshold"):
         if getattr(settings, name) > 100:
             raise ConfigError(f"matching.{name} must be between 0 and 100")
-    for name in ("fact_word_credit", "question_weight", "number_penalty"):
+    for name in (
+        "fact_word_credit",
+        "question_weight",
+        "number_penalty",
+        "unexplained_penalty",
+    ):
         if getattr(settings, name) > 1:
             raise ConfigError(f"matching.{name} must be between 0 and 1")
     if settings.uncertain_threshold > settings.answer_threshold:

@@ -41,6 +41,7 @@ class MatchSettings:
     question_weight: float = 0.6
     unknown_word_weight: float = 0.8
     number_penalty: float = 0.5
+    unexplained_penalty: float = 0.8
     smalltalk_threshold: float = 88.0
     suggestion_floor: float = 20.0
     max_suggestions: int = 3
@@ -119,7 +120,8 @@ class Index:
             for vid in words:
                 df[vid] += 1
         self.idf: list[float] = [1.0 + math.log(facts / max(d, 1)) for d in df]
-        self.unknown_weight = self.settings.unknown_word_weight * (1.0 + math.log(facts))
+        self.max_weight = 1.0 + math.log(facts)
+        self.unknown_weight = self.settings.unknown_word_weight * self.max_weight
         self.entries: list[_Entry] = [
             _Entry(owner, words, sum(self.idf[v] for v in words)) for owner, words in raw_entries
         ]
@@ -131,6 +133,7 @@ class Index:
         for findex, words in enumerate(fact_words):
             for vid in words:
                 self.fact_postings[vid].append(findex)
+        self.fact_vocab = frozenset(self.vocab[v] for words in fact_words for v in words)
         self.fact_numbers: list[frozenset[str]] = [
             frozenset(self.vocab[v] for v in words if is_number(self.vocab[v]))
             for words in fact_words
@@ -172,11 +175,19 @@ class Index:
         """The chit-chat intent the whole message amounts to, if any, and its score."""
         if not self.smalltalk_texts or not tokens:
             return None, 0.0
-        best = process.extractOne(" ".join(tokens), self.smalltalk_texts, scorer=fuzz.ratio)
-        if best is None:
-            return None, 0.0
-        _, score, position = best
-        return self.smalltalk_intents[position], float(score)
+        content = [t for t in tokens if t not in self.stopwords]
+        # A message with no word of the article may wrap small talk in extra words
+        # ("great answer, thanks"); one that names the article's words may not.
+        about_article = any(t in self.fact_vocab for t in content)
+        scorer = fuzz.ratio if about_article else fuzz.token_set_ratio
+        best_intent, best_score = None, 0.0
+        for text in (" ".join(tokens), " ".join(content)):
+            if not text:
+                continue
+            found = process.extractOne(text, self.smalltalk_texts, scorer=scorer)
+            if found is not None and found[1] > best_score:
+                best_intent, best_score = self.smalltalk_intents[found[2]], float(found[1])
+        return best_intent, best_score
 
     def score_facts(self, question: str) -> tuple[list[float], float]:
         """Score every fact and the best negative example for ``question``."""
@@ -212,16 +223,21 @@ class Index:
             entry = self.entries[eid]
             fhits = fact_hits.get(entry.owner, {}) if entry.owner != _NEGATIVE else {}
             covered = 0.0
+            factor = 1.0
             for qi, weight in enumerate(weights):
                 own = hits[qi][1] if qi in hits else 0.0
-                covered += weight * max(own, credit * fhits.get(qi, 0.0))
+                sim = max(own, credit * fhits.get(qi, 0.0))
+                covered += weight * sim
+                if sim == 0.0:
+                    # A rare word the fact never uses usually means a different question.
+                    factor *= s.unexplained_penalty ** (weight / self.max_weight)
             q_cov = covered / total
             best_per_word: dict[int, float] = {}
             for vid, sim in hits.values():
                 if best_per_word.get(vid, 0.0) < sim:
                     best_per_word[vid] = sim
             p_cov = sum(self.idf[v] * sim for v, sim in best_per_word.items()) / entry.weight
-            score = 100.0 * (q_cov**alpha) * (min(p_cov, 1.0) ** (1.0 - alpha))
+            score = 100.0 * factor * (q_cov**alpha) * (min(p_cov, 1.0) ** (1.0 - alpha))
             if entry.owner == _NEGATIVE:
                 negative = max(negative, score)
                 continue

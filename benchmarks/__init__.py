@@ -1,0 +1,1 @@
+"""Benchmark and tuning scripts (need the ``bench`` extra for the baselines)."""
