@@ -24,9 +24,10 @@ from bot.replies import Engine
 BARS = {"answerable": 0.97, "near_miss": 0.90, "off_topic": 0.98, "chit_chat": 0.98}
 GRID = {
     "question_weight": [0.5, 0.6, 0.7, 0.8],
-    "fact_word_credit": [0.5, 0.65, 0.8],
+    "fact_word_credit": [0.4, 0.6, 0.8],
+    "sibling_word_credit": [0.7, 0.9],
     "unexplained_penalty": [0.6, 0.7, 0.8, 0.9],
-    "unknown_word_weight": [0.6, 0.8, 1.0],
+    "unknown_word_weight": [0.6, 1.0],
 }
 THRESHOLDS = {
     "answer_threshold": [55, 60, 65, 70, 75],
@@ -45,8 +46,9 @@ def rates(report: Report) -> dict[str, float]:
 
 
 def objective(r: dict[str, float]) -> tuple[float, float]:
-    """Worst slack above the bars, then answerable accuracy."""
-    return (min(r[c] - bar for c, bar in BARS.items()), r["answerable"])
+    """Total shortfall below the bars (smaller is better), then mean accuracy."""
+    shortfall = sum(max(0.0, bar - r[c]) for c, bar in BARS.items())
+    return (-shortfall, sum(r.values()) / len(r))
 
 
 def main() -> None:

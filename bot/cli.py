@@ -97,10 +97,13 @@ def cmd_chat(args: argparse.Namespace) -> int:
                 "/topics": topics_card,
                 "/source": source_card,
             }[command](engine)
-            offered = tuple(f.id for f in card.suggestions)
+            # A card without questions (/source) keeps the numbers offered before it valid.
+            offered = tuple(f.id for f in card.suggestions) or offered
             _write(sys.stdout, card.plain() + "\n")
             continue
-        if text.isdigit() and 1 <= int(text) <= len(offered):
+        # isdecimal, not isdigit: int("²") fails; and a few digits at most, since int() of
+        # thousands of digits fails too.
+        if text.isdecimal() and len(text) <= 3 and 1 <= int(text) <= len(offered):
             # A number picks one of the questions offered last, like tapping a button.
             reply = reply_to_fact(engine, offered[int(text) - 1])
         if reply is None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +17,7 @@ from bot.matcher import MatchSettings
 
 DEFAULT_CONFIG = Path("config/bot.yaml")
 MAX_CONFIG_BYTES = 65_536
+_USER_ID = re.compile(r"-?[0-9]{1,20}")
 
 
 class ConfigError(Exception):
@@ -65,11 +68,15 @@ def _expect(value: object, kind: type | tuple[type, ...], key: str) -> Any:
     if not isinstance(value, kind):
         names = " or ".join(k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,)))
         raise ConfigError(f"{key} must be {names}, not {value!r}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{key} must be a finite number, not {value!r}")
     return value
 
 
 def _section(data: Mapping[str, Any], key: str, allowed: set[str]) -> dict[str, Any]:
-    value = data.get(key) or {}
+    value = data.get(key)
+    if value is None:  # absent, or written as an empty "key:"
+        value = {}
     _expect(value, dict, key)
     unknown = sorted(set(value) - allowed)
     if unknown:
@@ -93,6 +100,7 @@ def _matching(raw: dict[str, Any]) -> MatchSettings:
             raise ConfigError(f"matching.{name} must be between 0 and 100")
     for name in (
         "fact_word_credit",
+        "sibling_word_credit",
         "question_weight",
         "number_penalty",
         "unexplained_penalty",
@@ -113,7 +121,8 @@ def parse_admins(text: str, key: str) -> frozenset[int]:
         part = part.strip()
         if not part:
             continue
-        if not part.lstrip("-").isdigit():
+        # ASCII digits only: "²".isdigit() is true, but int("²") fails.
+        if not _USER_ID.fullmatch(part):
             raise ConfigError(f"{key}: {part!r} is not a numeric Telegram user id")
         ids.add(int(part))
     return frozenset(ids)
@@ -124,7 +133,9 @@ def _telegram(raw: dict[str, Any], env: Mapping[str, str]) -> TelegramSettings:
     if base_url is not None:
         _expect(base_url, str, "telegram.base_url")
     base_url = env.get("TELEGRAM_BASE_URL") or base_url
-    admins_raw = raw.get("admins") or []
+    admins_raw = raw.get("admins")
+    if admins_raw is None:
+        admins_raw = []
     _expect(admins_raw, list, "telegram.admins")
     admins = frozenset(_expect(a, int, "telegram.admins[]") for a in admins_raw)
     if env.get("BOT_ADMINS") is not None:
@@ -182,11 +193,13 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read config file: {exc}") from None
     try:
-        data = yaml.safe_load(text) or {}
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)
         raise ConfigError(f"{where}: YAML syntax error: {getattr(exc, 'problem', exc)}") from None
+    if data is None:  # an empty file: every default
+        data = {}
     try:
         _expect(data, dict, "the config's top level")
         unknown = sorted(set(data) - {"knowledge", "matching", "telegram", "logging"})
@@ -200,7 +213,8 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
         article = _expect(
             knowledge.get("article", "../knowledge/article.txt"), str, "knowledge.article"
         )
-        matching = _matching(_section(data, "matching", {f.name for f in dataclasses.fields(MatchSettings)}))
+        match_keys = {f.name for f in dataclasses.fields(MatchSettings)}
+        matching = _matching(_section(data, "matching", match_keys))
         telegram = _telegram(
             _section(
                 data,

@@ -91,6 +91,12 @@ def load_cases(path: Path, known_ids: Iterable[str] | None = None) -> list[Case]
         if category not in CATEGORIES:
             raise QuestionSetError(f"{where}: category must be one of {', '.join(CATEGORIES)}")
         expect = raw.get("expect")
+        if not (
+            expect is None
+            or isinstance(expect, str)
+            or (isinstance(expect, list) and all(isinstance(e, str) for e in expect))
+        ):
+            raise QuestionSetError(f"{where}: 'expect' must be a fact id or a list of fact ids")
         expected = (expect,) if isinstance(expect, str) else tuple(expect or ())
         if category == "answerable" and not expected:
             raise QuestionSetError(f"{where}: an answerable case needs 'expect'")
@@ -121,13 +127,17 @@ def format_report(report: Report) -> str:
         for category in CATEGORIES:
             right, total = report.accuracy(category, language)
             if total:
-                lines.append(f"{label:>4} {category:<11} {right:>4}/{total:<4} {right / total:7.1%}")
+                lines.append(
+                    f"{label:>4} {category:<11} {right:>4}/{total:<4} {right / total:7.1%}"
+                )
     wrong = report.wrong
     lines.append(f"wrong: {len(wrong)}")
     for o in wrong:
         got = o.reply.fact.id if o.reply.fact else o.reply.verdict.value
-        want = "|".join(o.case.expect) or ("smalltalk" if o.case.category == "chit_chat" else "none")
+        fallback = "smalltalk" if o.case.category == "chit_chat" else "none"
+        want = "|".join(o.case.expect) or fallback
         lines.append(
-            f"  [{o.case.category}] {o.case.question!r}: got {got} ({o.reply.score:.0f}), want {want}"
+            f"  [{o.case.category}] {o.case.question!r}: "
+            f"got {got} ({o.reply.score:.0f}), want {want}"
         )
     return "\n".join(lines)

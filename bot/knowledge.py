@@ -187,10 +187,18 @@ def _compose(text: str, name: str) -> yaml.Node | None:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
-        message = " ".join(str(part) for part in (exc.context, exc.problem) if part)
+        context = exc.context or ""
+        if context and exc.context_mark and exc.context_mark.line + 1 != line:
+            # Where the unclosed quote or bracket began, often far above the error.
+            context += f" (from line {exc.context_mark.line + 1})"
+        message = " ".join(str(part) for part in (context, exc.problem) if part)
         raise KnowledgeError([Problem(name, f"YAML syntax error: {message}", line)]) from None
     except yaml.YAMLError as exc:
         raise KnowledgeError([Problem(name, f"YAML error: {exc}")]) from None
+    except RecursionError:
+        # PyYAML composes recursively: "[[[[..." thousands deep would crash the process.
+        line = loader.get_mark().line + 1
+        raise KnowledgeError([Problem(name, "the YAML is nested too deeply", line)]) from None
     finally:
         loader.dispose()
 
@@ -229,9 +237,11 @@ def _check_nodes(root: yaml.Node, name: str) -> list[Problem]:
     problems: list[Problem] = []
     for node in _walk(root, name):
         line = node.start_mark.line + 1
-        if isinstance(node, yaml.ScalarNode) and node.tag.startswith("tag:yaml.org,2002:python"):
-            problems.append(Problem(name, f"the tag {node.tag} is not allowed", line))
-        elif not node.tag.startswith("tag:yaml.org,2002:"):
+        # Python tags are refused on every kind of node, not just scalars:
+        # "!!python/object/apply:os.system [...]" is a sequence.
+        if node.tag.startswith("tag:yaml.org,2002:python") or not node.tag.startswith(
+            "tag:yaml.org,2002:"
+        ):
             problems.append(Problem(name, f"the tag {node.tag} is not allowed", line))
         if isinstance(node, yaml.MappingNode):
             keys: set[str] = set()
@@ -245,6 +255,21 @@ def _check_nodes(root: yaml.Node, name: str) -> list[Problem]:
     return problems
 
 
+def _unreadable_scalar(root: yaml.Node, name: str) -> int | None:
+    """The line of the first scalar the safe constructor cannot turn into a value."""
+    loader = yaml.SafeLoader("")
+    try:
+        for node in _walk(root, name):
+            if isinstance(node, yaml.ScalarNode):
+                try:
+                    loader.construct_object(node)
+                except (ValueError, OverflowError):
+                    return int(node.start_mark.line) + 1
+    finally:
+        loader.dispose()
+    return None
+
+
 def _construct(root: yaml.Node, name: str) -> Any:
     loader = yaml.SafeLoader("")
     try:
@@ -253,6 +278,10 @@ def _construct(root: yaml.Node, name: str) -> Any:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         raise KnowledgeError([Problem(name, f"YAML error: {exc.problem}", line)]) from None
+    except (ValueError, OverflowError) as exc:
+        # An impossible date (2022-02-30) or an integer of thousands of digits.
+        message = f"YAML error: a value cannot be read: {exc}"
+        raise KnowledgeError([Problem(name, message, _unreadable_scalar(root, name))]) from None
     finally:
         loader.dispose()
 
@@ -386,6 +415,9 @@ def _parse_aliases(v: _Validator, value: object, line: int) -> dict[str, tuple[s
         return {}
     out: dict[str, tuple[str, ...]] = {}
     owner: dict[str, str] = {}
+    # Aliases are applied in one pass, so a variant that is itself another canonical word
+    # (turkey: [turkiye] beside turkiye: [turkey]) would make the two sides never meet.
+    canonicals = {" ".join(tokenize(fold(c))): c for c in value if isinstance(c, str)}
     for canonical, variants in value.items():
         if not isinstance(canonical, str) or not tokenize(fold(canonical)):
             v.add(f"alias key {canonical!r} must be a word", line)
@@ -399,6 +431,13 @@ def _parse_aliases(v: _Validator, value: object, line: int) -> dict[str, tuple[s
                     line,
                 )
             owner[key] = canonical
+            other = canonicals.get(key, canonical)
+            if other != canonical:
+                v.add(
+                    f"alias variant {item!r} of '{canonical}' is itself the canonical word "
+                    f"'{other}'; aliases do not chain",
+                    line,
+                )
         out[canonical] = items
     return out
 
@@ -427,9 +466,8 @@ def _parse_fact(v: _Validator, node: yaml.Node, value: object, index: int) -> Fa
         if not value["questions"]:
             v.add("questions is an empty list", _line_of(node, "questions"), fact_id)
         elif len(value["questions"]) > MAX_QUESTIONS_PER_FACT:
-            v.add(
-                f"more than {MAX_QUESTIONS_PER_FACT} questions", _line_of(node, "questions"), fact_id
-            )
+            at = _line_of(node, "questions")
+            v.add(f"more than {MAX_QUESTIONS_PER_FACT} questions", at, fact_id)
     keywords = (
         v.text_list(value["keywords"], "keywords", _line_of(node, "keywords"), fact_id)
         if value.get("keywords") is not None
@@ -450,7 +488,8 @@ def _parse_fact(v: _Validator, node: yaml.Node, value: object, index: int) -> Fa
         raw = value["answers"]
         at = _line_of(node, "answers")
         if not isinstance(raw, dict):
-            v.add(f"answers must be a mapping of language: text, not {_type_name(raw)}", at, fact_id)
+            what = _type_name(raw)
+            v.add(f"answers must be a mapping of language: text, not {what}", at, fact_id)
         else:
             for lang, text in raw.items():
                 if lang not in LANGUAGES:
@@ -510,7 +549,8 @@ def parse_knowledge(
         raw = data["chit_chat"]
         at = _line_of(root, "chit_chat")
         if not isinstance(raw, dict):
-            v.add(f"'chit_chat' must be a mapping of intent: [phrasings], not {_type_name(raw)}", at)
+            what = _type_name(raw)
+            v.add(f"'chit_chat' must be a mapping of intent: [phrasings], not {what}", at)
         else:
             for intent, phrasings in raw.items():
                 if intent not in {"greeting", "thanks", "help", "goodbye", "about"}:
@@ -530,7 +570,11 @@ def parse_knowledge(
     facts: list[Fact] = []
     raw_facts = data.get("facts")
     facts_node = next(
-        (val for key, val in root.value if isinstance(key, yaml.ScalarNode) and key.value == "facts"),
+        (
+            val
+            for key, val in root.value
+            if isinstance(key, yaml.ScalarNode) and key.value == "facts"
+        ),
         None,
     )
     if "facts" in data:

@@ -38,6 +38,7 @@ class MatchSettings:
     min_margin: float = 4.0
     token_cutoff: float = 82.0
     fact_word_credit: float = 0.75
+    sibling_word_credit: float = 0.9
     question_weight: float = 0.6
     unknown_word_weight: float = 0.8
     number_penalty: float = 0.5
@@ -97,6 +98,7 @@ class Index:
 
         raw_entries: list[tuple[int, tuple[int, ...]]] = []
         fact_words: list[set[int]] = []
+        asked_words: list[set[int]] = []
         for index, fact in enumerate(kb.facts):
             words: set[int] = set()
             for text in (*fact.questions, *fact.keywords):
@@ -104,6 +106,7 @@ class Index:
                 if entry:
                     raw_entries.append((index, entry))
                     words.update(entry)
+            asked_words.append(set(words))
             for text in (fact.answer, fact.quote, *fact.answers.values()):
                 words.update(ids(self.content(text)))
             fact_words.append(words)
@@ -129,10 +132,17 @@ class Index:
         for eid, entry in enumerate(self.entries):
             for vid in entry.words:
                 self.postings[vid].append(eid)
-        self.fact_postings: list[list[int]] = [[] for _ in vocab]
+        # Credit for a question word found elsewhere in the fact: full-ish when another
+        # phrasing of the fact uses it, less when only the answer or quote does.
+        self.fact_postings: list[list[tuple[int, float]]] = [[] for _ in vocab]
         for findex, words in enumerate(fact_words):
             for vid in words:
-                self.fact_postings[vid].append(findex)
+                credit = (
+                    self.settings.sibling_word_credit
+                    if vid in asked_words[findex]
+                    else self.settings.fact_word_credit
+                )
+                self.fact_postings[vid].append((findex, credit))
         self.fact_vocab = frozenset(self.vocab[v] for words in fact_words for v in words)
         self.fact_numbers: list[frozenset[str]] = [
             frozenset(self.vocab[v] for v in words if is_number(self.vocab[v]))
@@ -210,15 +220,14 @@ class Index:
                     hits = entry_hits.setdefault(eid, {})
                     if hits.get(qi, (0, 0.0))[1] < sim:
                         hits[qi] = (vid, sim)
-                for findex in self.fact_postings[vid]:
+                for findex, credit in self.fact_postings[vid]:
                     fhits = fact_hits.setdefault(findex, {})
-                    if fhits.get(qi, 0.0) < sim:
-                        fhits[qi] = sim
+                    if fhits.get(qi, 0.0) < sim * credit:
+                        fhits[qi] = sim * credit
         total = sum(weights)
         numbers = [t for t in unique if is_number(t)]
         negative = 0.0
         alpha = s.question_weight
-        credit = s.fact_word_credit
         for eid, hits in entry_hits.items():
             entry = self.entries[eid]
             fhits = fact_hits.get(entry.owner, {}) if entry.owner != _NEGATIVE else {}
@@ -226,7 +235,7 @@ class Index:
             factor = 1.0
             for qi, weight in enumerate(weights):
                 own = hits[qi][1] if qi in hits else 0.0
-                sim = max(own, credit * fhits.get(qi, 0.0))
+                sim = max(own, fhits.get(qi, 0.0))
                 covered += weight * sim
                 if sim == 0.0:
                     # A rare word the fact never uses usually means a different question.

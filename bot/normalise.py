@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 # Letters that Unicode decomposition does not reduce to an ASCII base letter.
 _SPECIAL_LETTERS = str.maketrans(
     {
-        "ı": "i",
+        "\u0131": "i",  # dotless i
         "ə": "e",
         "Ə": "e",
         "ø": "o",
@@ -26,7 +26,9 @@ _SPECIAL_LETTERS = str.maketrans(
         "ß": "ss",
     }
 )
-_APOSTROPHES = "'’‘ʼ`´′"
+# ' and its look-alikes: right/left single quotation mark, modifier letter apostrophe,
+# grave and acute accent, prime.
+_APOSTROPHES = "'\u2019\u2018\u02bc`\u00b4\u2032"
 # A possessive "'s" carries no meaning for matching: "Azerbaijan's" is "Azerbaijan".
 _POSSESSIVE = re.compile(rf"(?<=\w)[{_APOSTROPHES}]s\b")
 _APOSTROPHE = re.compile(f"[{_APOSTROPHES}]")
@@ -41,10 +43,21 @@ of a short-fact knowledge base and would only cost time."""
 
 
 def fold(text: str) -> str:
-    """Lower-case ``text`` and strip diacritics, keeping letters of every script."""
+    """Lower-case ``text`` and strip diacritics, keeping letters of every script.
+
+    Invisible format characters (zero-width space and joiners, soft hyphen, byte-order
+    mark, direction marks) are dropped, so a pasted "Tur\u200bkiye" is still one word.
+    """
+    # NFKC would turn an acute accent typed as an apostrophe ("Azerbaijan\u00b4s") into a
+    # space and a combining accent, splitting the word; make it an apostrophe first.
+    text = text.replace("\u00b4", "'")
     text = unicodedata.normalize("NFKC", text).casefold().translate(_SPECIAL_LETTERS)
     decomposed = unicodedata.normalize("NFKD", text)
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    stripped = "".join(
+        ch
+        for ch in decomposed
+        if not unicodedata.combining(ch) and unicodedata.category(ch) != "Cf"
+    )
     return unicodedata.normalize("NFC", stripped)
 
 
@@ -57,7 +70,9 @@ def tokenize(text: str) -> list[str]:
     return _TOKEN.findall(text)
 
 
-def build_alias_table(aliases: Mapping[str, Iterable[str]]) -> dict[tuple[str, ...], tuple[str, ...]]:
+def build_alias_table(
+    aliases: Mapping[str, Iterable[str]],
+) -> dict[tuple[str, ...], tuple[str, ...]]:
     """Turn ``canonical: [variants]`` into a lookup from variant tokens to canonical tokens."""
     table: dict[tuple[str, ...], tuple[str, ...]] = {}
     for canonical, variants in aliases.items():

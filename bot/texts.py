@@ -20,3 +20,6 @@ NON_TEXT = "I can only answer text questions about the article. Please type your
 ERROR = "Sorry, something went wrong while answering. Please try again."
 RATE_LIMITED = "You are sending questions too quickly. Please wait a moment and try again."
 NOT_ADMIN = "Sorry, only the bot's administrators can do that."
+FACT_GONE = (
+    "That question is no longer available: the knowledge base has changed. Try one of these:"
+)

@@ -1,0 +1,808 @@
+"""The Telegram front end: ``python -m bot run`` (python-telegram-bot 22).
+
+Every reply comes from :mod:`bot.replies`; this module only decides *when* to answer and how
+to send it. Behaviour worth knowing:
+
+* **Private chats**: every new text message that is not a command is a question; other
+  messages (sticker, photo, voice, ...) get :data:`bot.texts.NON_TEXT`; unknown commands get
+  the /help card.
+* **Groups and supergroups**: the bot answers its commands, text messages that mention it
+  (``@username``, any case; the mention is removed from the question) and replies to its own
+  messages. Non-text messages get :data:`bot.texts.NON_TEXT` only when they reply to the bot.
+  Everything else is ignored silently.
+* **Edited messages are ignored**: an edit is never re-answered and never executed as a
+  command, so editing a message into ``/reload`` does nothing. Every handler filters on
+  ``filters.UpdateType.MESSAGE`` (new messages only; PTB's ``CommandHandler`` would otherwise
+  also fire on edits), and polling/webhook ask Telegram only for :data:`ALLOWED_UPDATES`,
+  which leaves edits out.
+* **/reload** is for admins (``telegram.admins`` / ``BOT_ADMINS``) sending the command
+  themselves: a message forwarded from an admin, a channel post and a message sent as an
+  anonymous group admin (``sender_chat`` set, or from ``GroupAnonymousBot``) are refused
+  like anyone else's, politely and with a log line; nothing is reloaded.
+* **Inline mode** (``@username question`` in any chat): answers as articles to send; an
+  empty query offers the example questions.
+* **Flood control**: ``telegram.rate_limit`` questions per user per window (button taps and
+  non-text messages count too); over it, one short note per window, then silence. Telegram's
+  own limits and 429 answers are handled by PTB's ``AIORateLimiter``.
+* **Logging**: one line per question (``QUESTION``, or ``UNANSWERED`` when the article does
+  not cover it, so ``grep UNANSWERED`` lists them); the bot token never appears in a log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import html
+import importlib.util
+import json
+import logging
+import os
+import re
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Final, TypeAlias
+
+from telegram import (
+    BotCommand,
+    BotCommandScopeChat,
+    BotCommandScopeDefault,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InlineQueryResultArticle,
+    InputTextMessageContent,
+    Message,
+    Update,
+)
+from telegram.constants import ChatType, ParseMode
+from telegram.error import InvalidToken, NetworkError, TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    InlineQueryHandler,
+    MessageHandler,
+    filters,
+)
+from telegram.request import BaseRequest
+
+from bot import texts
+from bot.config import Settings
+from bot.knowledge import Fact, KnowledgeError
+from bot.logsetup import RedactingFilter, configure_logging
+from bot.ratelimit import Decision, RateLimiter
+from bot.reloading import KnowledgeHolder, ReloadFailure
+from bot.replies import (
+    ADMIN_COMMANDS,
+    COMMANDS,
+    Card,
+    Engine,
+    Reply,
+    help_card,
+    render_html,
+    reply_to,
+    reply_to_fact,
+    source_card,
+    start_card,
+    suggestion_label,
+    topics_card,
+)
+
+logger = logging.getLogger(__name__)
+
+TelegramApp: TypeAlias = Application[Any, Any, Any, Any, Any, Any]
+
+TOKEN_ENV: Final = "TELEGRAM_BOT_TOKEN"
+GROUP_ANONYMOUS_BOT_ID: Final = 1087968824
+"""The user Telegram shows as the sender of an anonymous group admin's message."""
+CALLBACK_PREFIX: Final = "fact:"
+CALLBACK_HASH_PREFIX: Final = "fact#"
+"""Used instead of ``fact:<id>`` when that would exceed Telegram's 64-byte callback data."""
+MAX_CALLBACK_BYTES: Final = 64
+MAX_BUTTON_LABEL: Final = 64
+MAX_MESSAGE_CHARS: Final = 4096
+INLINE_CACHE_SECONDS: Final = 10
+ALLOWED_UPDATES: Final = (
+    Update.MESSAGE,
+    Update.CHANNEL_POST,
+    Update.CALLBACK_QUERY,
+    Update.INLINE_QUERY,
+)
+"""The update types the bot asks Telegram for; edited messages are deliberately not among them."""
+STATE_KEY: Final = "article_bot"
+
+
+# --------------------------------------------------------------------------------------------
+# State shared by the handlers
+
+
+@dataclass(slots=True)
+class BotState:
+    """What the handlers share, kept in ``application.bot_data``."""
+
+    settings: Settings
+    holder: KnowledgeHolder
+    limiter: RateLimiter
+    admin_filter: filters.BaseFilter
+    watcher: asyncio.Task[None] | None = None
+    watcher_stop: asyncio.Event | None = None
+
+
+def _state(context: ContextTypes.DEFAULT_TYPE) -> BotState:
+    state = context.bot_data[STATE_KEY]
+    if not isinstance(state, BotState):  # pragma: no cover - programming error
+        raise TypeError("the application was not built with build_application()")
+    return state
+
+
+# --------------------------------------------------------------------------------------------
+# Filters
+
+
+class _SentDirectly(filters.UpdateFilter):
+    """A new message a person sent as themselves: not forwarded, not on behalf of a chat."""
+
+    __slots__ = ()
+
+    def filter(self, update: Update) -> bool:
+        message = update.message
+        user = update.effective_user
+        return (
+            message is not None
+            and user is not None
+            and message.from_user is not None
+            and message.from_user.id == user.id
+            and user.id != GROUP_ANONYMOUS_BOT_ID
+            and message.forward_origin is None
+            and message.sender_chat is None
+            and not message.is_automatic_forward
+        )
+
+
+SENT_DIRECTLY: Final = _SentDirectly(name="SENT_DIRECTLY")
+
+
+def admin_filter(admins: frozenset[int]) -> filters.BaseFilter:
+    """Admins' own new messages: user id listed, not forwarded, no ``sender_chat``."""
+    return filters.UpdateType.MESSAGE & filters.User(user_id=admins) & SENT_DIRECTLY
+
+
+@lru_cache(maxsize=8)
+def _mention_pattern(username: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<![\w@])@{re.escape(username)}(?!\w)", re.IGNORECASE)
+
+
+def mentions(text: str, username: str | None) -> bool:
+    """True when ``text`` contains ``@username`` (any case)."""
+    return bool(username) and _mention_pattern(username or "").search(text) is not None
+
+
+def strip_mention(text: str, username: str | None) -> str:
+    """``text`` without ``@username`` and the punctuation left around it."""
+    if not username:
+        return text.strip()
+    stripped = _mention_pattern(username).sub(" ", text)
+    return " ".join(stripped.split()).strip(" ,:;-")
+
+
+class _MentionsBot(filters.MessageFilter):
+    """Text that mentions the bot by @username."""
+
+    __slots__ = ()
+
+    def filter(self, message: Message) -> bool:
+        return bool(message.text) and mentions(message.text or "", message.get_bot().username)
+
+
+class _RepliesToBot(filters.MessageFilter):
+    """A reply to one of the bot's own messages."""
+
+    __slots__ = ()
+
+    def filter(self, message: Message) -> bool:
+        replied = message.reply_to_message
+        return (
+            replied is not None
+            and replied.from_user is not None
+            and replied.from_user.id == message.get_bot().id
+            and replied.forum_topic_created is None
+        )
+
+
+MENTIONS_BOT: Final = _MentionsBot(name="MENTIONS_BOT")
+REPLIES_TO_BOT: Final = _RepliesToBot(name="REPLIES_TO_BOT")
+NEW_MESSAGE: Final = filters.UpdateType.MESSAGE
+NON_TEXT: Final = (
+    filters.ANIMATION
+    | filters.AUDIO
+    | filters.CONTACT
+    | filters.Dice.ALL
+    | filters.Document.ALL
+    | filters.GAME
+    | filters.LOCATION
+    | filters.PHOTO
+    | filters.POLL
+    | filters.Sticker.ALL
+    | filters.STORY
+    | filters.VENUE
+    | filters.VIDEO
+    | filters.VIDEO_NOTE
+    | filters.VOICE
+)
+"""Messages that carry no question text."""
+
+
+# --------------------------------------------------------------------------------------------
+# Rendering helpers
+
+
+def button_label(fact: Fact) -> str:
+    """A suggestion button's text: the fact's first phrasing, at most 64 characters."""
+    label = " ".join(suggestion_label(fact).split())
+    return label if len(label) <= MAX_BUTTON_LABEL else label[: MAX_BUTTON_LABEL - 1] + "…"
+
+
+def _id_hash(fact_id: str) -> str:
+    return hashlib.sha256(fact_id.encode()).hexdigest()[:24]
+
+
+def callback_data(fact: Fact) -> str:
+    """``fact:<id>``, or a hash of the id when that would not fit in 64 bytes."""
+    data = CALLBACK_PREFIX + fact.id
+    if len(data.encode()) <= MAX_CALLBACK_BYTES:
+        return data
+    return CALLBACK_HASH_PREFIX + _id_hash(fact.id)
+
+
+def fact_for_callback(engine: Engine, data: str) -> Fact | None:
+    """The fact a button's data names in ``engine``'s knowledge base, or None if gone."""
+    if data.startswith(CALLBACK_PREFIX):
+        return engine.kb.fact(data[len(CALLBACK_PREFIX) :])
+    if data.startswith(CALLBACK_HASH_PREFIX):
+        wanted = data[len(CALLBACK_HASH_PREFIX) :]
+        return next((f for f in engine.kb.facts if _id_hash(f.id) == wanted), None)
+    return None
+
+
+def keyboard(facts: Sequence[Fact]) -> InlineKeyboardMarkup | None:
+    """One button per suggested fact, one per row; None when there is nothing to offer."""
+    if not facts:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(button_label(f), callback_data=callback_data(f))] for f in facts]
+    )
+
+
+def _examples(engine: Engine) -> tuple[Fact, ...]:
+    found = (engine.kb.fact(i) for i in engine.kb.examples)
+    return tuple(f for f in found if f is not None)
+
+
+def _truncate(text: str, limit: int = 3500) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _in_group(message: Message) -> bool:
+    return message.chat.type in (ChatType.GROUP, ChatType.SUPERGROUP)
+
+
+async def _send(message: Message, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+    """Reply in HTML in ``message``'s chat (and topic); in groups the reply quotes the message."""
+    await message.reply_text(
+        text,
+        parse_mode=ParseMode.HTML,
+        reply_markup=markup,
+        do_quote=_in_group(message),
+    )
+
+
+async def _send_card(message: Message, card: Card) -> None:
+    await _send(message, card.html(), keyboard(card.suggestions))
+
+
+def _chat_type(update: Update) -> str:
+    chat = update.effective_chat
+    return str(chat.type) if chat is not None else "inline"
+
+
+def _user_id(update: Update) -> int | None:
+    user = update.effective_user
+    return user.id if user is not None else None
+
+
+def _unanswered(reply: Reply) -> bool:
+    return reply.fact is None and reply.verdict.value != "smalltalk"
+
+
+def log_question(update: Update, reply: Reply, started: float, *, via: str = "message") -> None:
+    """The one log line per question; unanswered ones start with ``UNANSWERED``."""
+    marker = "UNANSWERED" if _unanswered(reply) else "QUESTION"
+    latency_ms = round((time.perf_counter() - started) * 1000)
+    line = "%s chat=%s user=%s via=%s fact=%s verdict=%s score=%.1f latency_ms=%d"
+    args: list[object] = [
+        marker,
+        _chat_type(update),
+        _user_id(update),
+        via,
+        reply.fact.id if reply.fact else "none",
+        reply.verdict.value,
+        reply.score,
+        latency_ms,
+    ]
+    if marker == "UNANSWERED":
+        line += " question=%s"
+        args.append(json.dumps(reply.question, ensure_ascii=False))
+    logger.info(line, *args)
+
+
+def _append_line(path: Path, line: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(line + "\n")
+
+
+async def record_unanswered(settings: Settings, update: Update, reply: Reply) -> None:
+    """Append an unanswered question to ``logging.unanswered_file`` (the editor's to-do list)."""
+    path = settings.unanswered_file
+    if path is None or not _unanswered(reply):
+        return
+    entry = {
+        "time": datetime.now(UTC).isoformat(timespec="seconds"),
+        "question": reply.question,
+        "chat_type": _chat_type(update),
+        "verdict": reply.verdict.value,
+        "score": round(reply.score, 1),
+        "suggestions": [f.id for f in reply.suggestions],
+        "knowledge_digest": reply.kb.digest[:16],
+    }
+    try:
+        await asyncio.to_thread(_append_line, path, json.dumps(entry, ensure_ascii=False))
+    except OSError as exc:
+        logger.warning("cannot append to unanswered file %s: %s", path, exc)
+
+
+async def _flood_checked(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """Count one question; False (after at most one note per window) when over the limit."""
+    user_id = _user_id(update)
+    if user_id is None:
+        return True
+    decision = _state(context).limiter.check(user_id)
+    if decision is Decision.ALLOW:
+        return True
+    message = update.effective_message
+    logger.info("rate limited user=%s decision=%s", user_id, decision.value)
+    if decision is Decision.NOTIFY and message is not None:
+        await _send(message, html.escape(texts.RATE_LIMITED, quote=False))
+    return False
+
+
+async def _answer(update: Update, context: ContextTypes.DEFAULT_TYPE, question: str) -> None:
+    message = update.message
+    if message is None:
+        return
+    started = time.perf_counter()
+    engine = _state(context).holder.engine  # read once: the whole reply uses this version
+    if not question.strip():
+        await _send_card(message, start_card(engine))
+        return
+    reply = reply_to(engine, question)
+    await _send(message, render_html(reply), keyboard(reply.suggestions))
+    log_question(update, reply, started)
+    await record_unanswered(_state(context).settings, update, reply)
+
+
+# --------------------------------------------------------------------------------------------
+# Handlers
+
+
+async def private_question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Answer a text message in a private chat."""
+    message = update.message
+    if message is None or message.text is None or not await _flood_checked(update, context):
+        return
+    await _answer(update, context, strip_mention(message.text, context.bot.username))
+
+
+async def group_question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Answer a group message that mentions the bot or replies to it (mention removed)."""
+    message = update.message
+    if message is None or message.text is None or not await _flood_checked(update, context):
+        return
+    await _answer(update, context, strip_mention(message.text, context.bot.username))
+
+
+async def non_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Tell the sender that only text questions are answered."""
+    message = update.message
+    if message is None or not await _flood_checked(update, context):
+        return
+    await _send(message, html.escape(texts.NON_TEXT, quote=False))
+
+
+async def suggestion_tapped(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Answer the button tap at once, then send the fact it names (or say it is gone)."""
+    query = update.callback_query
+    if query is None:
+        return
+    decision = _state(context).limiter.check(query.from_user.id)
+    if decision is not Decision.ALLOW:
+        logger.info("rate limited user=%s decision=%s", query.from_user.id, decision.value)
+        await query.answer(texts.RATE_LIMITED if decision is Decision.NOTIFY else None)
+        return
+    await query.answer()
+    started = time.perf_counter()
+    engine = _state(context).holder.engine  # read once: the whole reply uses this version
+    fact = fact_for_callback(engine, query.data or "")
+    chat_message = query.message
+    if chat_message is None:  # a button on an inline-mode message: nowhere to send to
+        return
+    if fact is None:
+        text = html.escape(texts.FACT_GONE, quote=False)
+        markup = keyboard(_examples(engine))
+        logger.info("stale button user=%s data=%r", query.from_user.id, query.data)
+    else:
+        reply = reply_to_fact(engine, fact.id)
+        if reply is None:  # pragma: no cover - fact_for_callback found it in this engine
+            return
+        text, markup = render_html(reply), keyboard(reply.suggestions)
+        log_question(update, reply, started, via="button")
+    if isinstance(chat_message, Message):
+        await chat_message.reply_text(
+            text, parse_mode=ParseMode.HTML, reply_markup=markup, do_quote=False
+        )
+    else:  # an old message the bot can no longer see: send to its chat all the same
+        await context.bot.send_message(
+            chat_message.chat.id, text, parse_mode=ParseMode.HTML, reply_markup=markup
+        )
+
+
+async def stale_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Answer a button press this version of the bot does not know, so it stops spinning."""
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+
+
+def _article(engine: Engine, fact: Fact) -> InlineQueryResultArticle:
+    reply = reply_to_fact(engine, fact.id)
+    text = render_html(reply) if reply is not None else html.escape(fact.answer, quote=False)
+    return InlineQueryResultArticle(
+        id=fact.id if len(fact.id.encode()) <= MAX_CALLBACK_BYTES else _id_hash(fact.id),
+        title=fact.answer,
+        description=" ".join(fact.quote.split()),
+        input_message_content=InputTextMessageContent(text, parse_mode=ParseMode.HTML),
+    )
+
+
+async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Offer answers to ``@bot question`` as articles; an empty query offers the examples."""
+    query = update.inline_query
+    if query is None:
+        return
+    started = time.perf_counter()
+    engine = _state(context).holder.engine  # read once: the whole reply uses this version
+    question = query.query.strip()
+    facts: list[Fact] = []
+    if not question:
+        facts.extend(_examples(engine))
+    else:
+        reply = reply_to(engine, question)
+        if reply.fact is not None:
+            facts.append(reply.fact)
+        facts.extend(f for f in reply.suggestions if f not in facts)
+        log_question(update, reply, started, via="inline")
+    await query.answer(
+        [_article(engine, f) for f in facts], cache_time=INLINE_CACHE_SECONDS, is_personal=False
+    )
+
+
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Greet: what the bot knows, with example questions as buttons."""
+    if update.message is not None:
+        await _send_card(update.message, start_card(_state(context).holder.engine))
+
+
+async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """How to ask, and every command (admins also see /reload)."""
+    if update.message is None:
+        return
+    state = _state(context)
+    admin = bool(state.admin_filter.check_update(update))
+    await _send_card(update.message, help_card(state.holder.engine, admin=admin))
+
+
+async def topics(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Everything the bot can answer, as buttons."""
+    if update.message is not None:
+        await _send_card(update.message, topics_card(_state(context).holder.engine))
+
+
+async def source(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The article's title, outlet, author and date."""
+    if update.message is not None:
+        await _send_card(update.message, source_card(_state(context).holder.engine))
+
+
+async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Answer a command the bot does not have (private chats only) with the /help card."""
+    await help_command(update, context)
+
+
+async def reload_knowledge(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Re-read and validate the knowledge file (admins only); reply with what changed."""
+    message = update.message
+    if message is None:
+        return
+    outcome = await _state(context).holder.reload()
+    logger.info(
+        "/reload by admin user=%s: %s",
+        _user_id(update),
+        "refused" if isinstance(outcome, ReloadFailure) else "ok",
+    )
+    await _send(message, html.escape(_truncate(outcome.text()), quote=False))
+
+
+async def refuse_reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Refuse /reload politely to anyone but an admin writing as themselves; reload nothing."""
+    message = update.effective_message
+    if message is None:
+        return
+    origin = message.forward_origin
+    logger.warning(
+        "refused /reload: user=%s chat=%s chat_type=%s forwarded_from=%s sender_chat=%s",
+        _user_id(update),
+        message.chat.id,
+        message.chat.type,
+        getattr(origin, "type", None),
+        message.sender_chat.id if message.sender_chat else None,
+    )
+    await message.reply_text(texts.NOT_ADMIN, do_quote=message.chat.type != ChatType.PRIVATE)
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log a handler's exception with its context and apologise if there is a chat; never raises."""
+    try:
+        update_id = chat_id = user_id = None
+        if isinstance(update, Update):
+            update_id = update.update_id
+            user_id = _user_id(update)
+            chat_id = update.effective_chat.id if update.effective_chat else None
+        logger.error(
+            "error while handling update=%s user=%s chat=%s: %s",
+            update_id,
+            user_id,
+            chat_id,
+            type(context.error).__name__,
+            exc_info=context.error,
+        )
+        if chat_id is not None:
+            await context.bot.send_message(chat_id, texts.ERROR)
+    except Exception:
+        with contextlib.suppress(Exception):  # logging itself broken: nothing left to do
+            logger.exception("the error handler failed too")
+
+
+# --------------------------------------------------------------------------------------------
+# Application
+
+
+async def watch_knowledge(holder: KnowledgeHolder, stop: asyncio.Event) -> None:
+    """Reload whenever the facts or article file changes (``telegram.auto_reload``)."""
+    from watchfiles import awatch
+
+    targets = {holder.facts.resolve(), holder.article.resolve()}
+    folders = sorted({str(p.parent) for p in targets})
+
+    def relevant(_change: object, path: str) -> bool:
+        return Path(path).resolve() in targets
+
+    logger.info("watching %s for changes", ", ".join(str(p) for p in sorted(targets)))
+    async for changes in awatch(*folders, watch_filter=relevant, stop_event=stop, recursive=False):
+        logger.info("knowledge files changed (%d event(s)); reloading", len(changes))
+        try:
+            outcome = await holder.reload()
+        except Exception:
+            logger.exception("auto-reload failed")
+            continue
+        if isinstance(outcome, ReloadFailure):
+            logger.error("auto-reload refused; still serving the old version:\n%s", outcome.error)
+        else:
+            logger.info("auto-reload: %s", " ".join(outcome.lines()))
+
+
+def _watcher_done(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        logger.error("the knowledge watcher stopped", exc_info=task.exception())
+
+
+async def post_init(application: TelegramApp) -> None:
+    """Publish the command menus and start the file watcher (``telegram.auto_reload``)."""
+    state: BotState = application.bot_data[STATE_KEY]
+    bot = application.bot
+    public = [BotCommand(name, description) for name, description in COMMANDS]
+    admin = public + [BotCommand(name, description) for name, description in ADMIN_COMMANDS]
+    try:
+        await bot.set_my_commands(public, scope=BotCommandScopeDefault())
+    except TelegramError as exc:
+        logger.warning("could not set the command menu: %s", exc)
+    for admin_id in sorted(state.settings.telegram.admins):
+        try:
+            await bot.set_my_commands(admin, scope=BotCommandScopeChat(chat_id=admin_id))
+        except TelegramError as exc:
+            # Fails for an admin who never started a chat with the bot; not fatal.
+            logger.warning("could not set the admin command menu for user %s: %s", admin_id, exc)
+    if state.settings.telegram.auto_reload:
+        state.watcher_stop = asyncio.Event()
+        state.watcher = asyncio.create_task(
+            watch_knowledge(state.holder, state.watcher_stop), name="knowledge-watcher"
+        )
+        state.watcher.add_done_callback(_watcher_done)
+    logger.info(
+        "bot @%s ready: %d facts from %s, mode %s, admins %d",
+        bot.username,
+        len(state.holder.engine.kb.facts),
+        state.holder.facts,
+        state.settings.telegram.mode,
+        len(state.settings.telegram.admins),
+    )
+
+
+async def post_shutdown(application: TelegramApp) -> None:
+    """Stop the file watcher, if any."""
+    state: BotState | None = application.bot_data.get(STATE_KEY)
+    if state is None or state.watcher is None:
+        return
+    if state.watcher_stop is not None:
+        state.watcher_stop.set()
+    state.watcher.cancel()
+    await asyncio.wait([state.watcher], timeout=3)
+    state.watcher = None
+
+
+def file_url_for(base_url: str) -> str:
+    """The file-download base matching a Bot API base (``.../bot`` -> ``.../file/bot``)."""
+    head, sep, tail = base_url.rpartition("/bot")
+    if not sep:
+        return base_url
+    return f"{head}/file/bot{tail}"
+
+
+def add_handlers(application: TelegramApp, admins: filters.BaseFilter) -> None:
+    """Register every handler, in an order that matters.
+
+    All handlers sit in group 0, where the FIRST handler whose filters match takes the update
+    and the rest are skipped. Hence:
+
+    1. the admin /reload comes before the refusal, which catches every /reload left over
+       (non-admins, forwards, anonymous admins, channel posts);
+    2. commands come before the text handlers, which also exclude commands themselves;
+    3. every message handler requires ``filters.UpdateType.MESSAGE``, so edited messages and
+       (except for the /reload refusal) channel posts match nothing and are ignored.
+    """
+    new, private, groups = NEW_MESSAGE, filters.ChatType.PRIVATE, filters.ChatType.GROUPS
+    application.add_handlers(
+        [
+            CommandHandler("reload", reload_knowledge, filters=admins),
+            CommandHandler("reload", refuse_reload, filters=new | filters.UpdateType.CHANNEL_POST),
+            CommandHandler("start", start, filters=new),
+            CommandHandler("help", help_command, filters=new),
+            CommandHandler("topics", topics, filters=new),
+            CommandHandler("source", source, filters=new),
+            MessageHandler(new & private & filters.COMMAND, unknown_command),
+            MessageHandler(new & private & filters.TEXT & ~filters.COMMAND, private_question),
+            MessageHandler(
+                new & groups & filters.TEXT & ~filters.COMMAND & (MENTIONS_BOT | REPLIES_TO_BOT),
+                group_question,
+            ),
+            MessageHandler(new & private & NON_TEXT, non_text),
+            MessageHandler(new & groups & NON_TEXT & REPLIES_TO_BOT, non_text),
+            CallbackQueryHandler(suggestion_tapped, pattern=r"^fact[:#]"),
+            CallbackQueryHandler(stale_callback),
+            InlineQueryHandler(inline_query),
+        ]
+    )
+    application.add_error_handler(on_error)
+
+
+def build_application(
+    settings: Settings,
+    holder: KnowledgeHolder,
+    *,
+    token: str,
+    request: BaseRequest | None = None,
+    get_updates_request: BaseRequest | None = None,
+    limiter: RateLimiter | None = None,
+) -> TelegramApp:
+    """The configured Application with every handler; ``request`` replaces the network."""
+    builder = (
+        ApplicationBuilder()
+        .token(token)
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .post_init(post_init)
+        .post_shutdown(post_shutdown)
+    )
+    if settings.telegram.base_url:
+        builder = builder.base_url(settings.telegram.base_url).base_file_url(
+            file_url_for(settings.telegram.base_url)
+        )
+    if request is not None:
+        builder = builder.request(request)
+    if get_updates_request is not None:
+        builder = builder.get_updates_request(get_updates_request)
+    application: TelegramApp = builder.build()
+    admins = admin_filter(settings.telegram.admins)
+    tg = settings.telegram
+    application.bot_data[STATE_KEY] = BotState(
+        settings=settings,
+        holder=holder,
+        limiter=limiter
+        if limiter is not None
+        else RateLimiter(tg.rate_limit_questions, tg.rate_limit_seconds),
+        admin_filter=admins,
+    )
+    add_handlers(application, admins)
+    return application
+
+
+def _fail(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 1
+
+
+def run(settings: Settings) -> int:
+    """Start the bot (polling, or webhook by config) until SIGINT/SIGTERM; the exit status."""
+    token = os.environ.get(TOKEN_ENV, "").strip()
+    if not token:
+        return _fail(f"{TOKEN_ENV} is not set; export the token @BotFather gave you")
+    if settings.telegram.auto_reload and importlib.util.find_spec("watchfiles") is None:
+        return _fail(
+            "telegram.auto_reload needs the watchfiles package: pip install 'article-qa-bot[watch]'"
+        )
+    try:
+        holder = KnowledgeHolder.load(settings.facts, settings.article, settings.matching)
+    except KnowledgeError as exc:
+        return _fail(f"knowledge base error:\n{exc}")
+    secrets = [token, settings.telegram.webhook.secret_token or ""]
+    configure_logging(settings.log_level, secrets)
+    redactor = RedactingFilter(secrets)
+    application = build_application(settings, holder, token=token)
+
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        # Initialise here (getMe) rather than inside run_polling, which logs a traceback for a
+        # rejected token: a bad token must be one line on stderr.
+        loop.run_until_complete(application.initialize())
+    except InvalidToken:
+        loop.close()
+        return _fail(f"Telegram rejected the bot token in {TOKEN_ENV}; check it with @BotFather")
+    except NetworkError as exc:
+        loop.close()
+        return _fail(f"cannot reach the Telegram Bot API: {redactor.redact(str(exc))}")
+
+    allowed = list(ALLOWED_UPDATES)
+    try:
+        if settings.telegram.mode == "webhook":
+            hook = settings.telegram.webhook
+            application.run_webhook(
+                listen=hook.listen,
+                port=hook.port,
+                url_path=hook.path,
+                webhook_url=hook.url,
+                secret_token=hook.secret_token,
+                allowed_updates=allowed,
+            )
+        else:
+            application.run_polling(allowed_updates=allowed)
+    except Exception:
+        logger.exception("the bot stopped on an unexpected error")
+        return 1
+    logger.info("bot stopped")
+    return 0
