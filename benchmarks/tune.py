@@ -23,10 +23,11 @@ from bot.replies import Engine
 
 BARS = {"answerable": 0.97, "near_miss": 0.90, "off_topic": 0.98, "chit_chat": 0.98}
 GRID = {
-    "question_weight": [0.5, 0.6, 0.7, 0.8],
-    "fact_word_credit": [0.4, 0.6, 0.8],
-    "sibling_word_credit": [0.7, 0.9],
-    "unexplained_penalty": [0.6, 0.7, 0.8, 0.9],
+    "question_weight": [0.6, 0.75],
+    "fact_word_credit": [0.4, 0.6],
+    "sibling_word_credit": [0.9],
+    "unexplained_penalty": [0.4, 0.5, 0.6, 0.7],
+    "unknown_word_penalty": [0.7, 0.85, 1.0],
     "unknown_word_weight": [0.6, 1.0],
 }
 THRESHOLDS = {

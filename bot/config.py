@@ -104,6 +104,7 @@ def _matching(raw: dict[str, Any]) -> MatchSettings:
         "question_weight",
         "number_penalty",
         "unexplained_penalty",
+        "unknown_word_penalty",
     ):
         if getattr(settings, name) > 1:
             raise ConfigError(f"matching.{name} must be between 0 and 1")

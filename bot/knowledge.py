@@ -27,6 +27,8 @@ MAX_QUESTIONS_PER_FACT = 200
 MAX_PHRASING_CHARS = 300
 MAX_ANSWER_CHARS = 200
 MAX_QUOTE_CHARS = 1_000
+INTENTS = ("greeting", "thanks", "help", "goodbye", "about", "ack")
+"""Small-talk intents the ``chit_chat`` section may list phrasings for."""
 LANGUAGES = frozenset({"en", "tr", "az", "ru"})
 """Language codes a fact's per-language ``answers`` may use."""
 
@@ -553,10 +555,9 @@ def parse_knowledge(
             v.add(f"'chit_chat' must be a mapping of intent: [phrasings], not {what}", at)
         else:
             for intent, phrasings in raw.items():
-                if intent not in {"greeting", "thanks", "help", "goodbye", "about"}:
+                if intent not in INTENTS:
                     v.add(
-                        f"chit_chat: unknown intent {intent!r} "
-                        "(known: greeting, thanks, help, goodbye, about)",
+                        f"chit_chat: unknown intent {intent!r} (known: {', '.join(INTENTS)})",
                         at,
                     )
                     continue

@@ -15,6 +15,7 @@ Everything that does not depend on the question is computed once in :class:`Inde
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -22,8 +23,10 @@ from enum import StrEnum
 from rapidfuzz import fuzz, process
 
 from bot.knowledge import Fact, KnowledgeBase
-from bot.normalise import build_alias_table, is_number, normalise
+from bot.normalise import MAX_QUESTION_CHARS, build_alias_table, is_number, normalise
 
+_SENTENCE = re.compile(r"[.!?\n]+")
+MAX_CANDIDATES_PER_WORD = 5_000
 MAX_QUERY_TOKENS = 32
 """Content words of a question beyond this many are ignored (bounds the cost of a message)."""
 _NEGATIVE = -1
@@ -42,7 +45,8 @@ class MatchSettings:
     question_weight: float = 0.6
     unknown_word_weight: float = 0.8
     number_penalty: float = 0.5
-    unexplained_penalty: float = 0.8
+    unexplained_penalty: float = 0.6
+    unknown_word_penalty: float = 0.85
     smalltalk_threshold: float = 88.0
     suggestion_floor: float = 20.0
     max_suggestions: int = 3
@@ -72,7 +76,7 @@ class Match:
 @dataclass(frozen=True, slots=True)
 class _Entry:
     owner: int  # fact index, or _NEGATIVE for an unanswerable example
-    words: tuple[int, ...]  # vocabulary ids, unique
+    words: frozenset[int]  # vocabulary ids
     weight: float  # sum of the words' IDF
 
 
@@ -126,7 +130,8 @@ class Index:
         self.max_weight = 1.0 + math.log(facts)
         self.unknown_weight = self.settings.unknown_word_weight * self.max_weight
         self.entries: list[_Entry] = [
-            _Entry(owner, words, sum(self.idf[v] for v in words)) for owner, words in raw_entries
+            _Entry(owner, frozenset(words), sum(self.idf[v] for v in words))
+            for owner, words in raw_entries
         ]
         self.postings: list[list[int]] = [[] for _ in vocab]
         for eid, entry in enumerate(self.entries):
@@ -134,15 +139,17 @@ class Index:
                 self.postings[vid].append(eid)
         # Credit for a question word found elsewhere in the fact: full-ish when another
         # phrasing of the fact uses it, less when only the answer or quote does.
-        self.fact_postings: list[list[tuple[int, float]]] = [[] for _ in vocab]
-        for findex, words in enumerate(fact_words):
-            for vid in words:
-                credit = (
+        self.fact_credit: list[dict[int, float]] = [
+            {
+                vid: (
                     self.settings.sibling_word_credit
                     if vid in asked_words[findex]
                     else self.settings.fact_word_credit
                 )
-                self.fact_postings[vid].append((findex, credit))
+                for vid in words
+            }
+            for findex, words in enumerate(fact_words)
+        ]
         self.fact_vocab = frozenset(self.vocab[v] for words in fact_words for v in words)
         self.fact_numbers: list[frozenset[str]] = [
             frozenset(self.vocab[v] for v in words if is_number(self.vocab[v]))
@@ -199,6 +206,16 @@ class Index:
                 best_intent, best_score = self.smalltalk_intents[found[2]], float(found[1])
         return best_intent, best_score
 
+    def _names(self, question: str) -> set[str]:
+        """Folded tokens of words written with a capital inside a sentence (likely names)."""
+        names: set[str] = set()
+        for sentence in _SENTENCE.split(question[:MAX_QUESTION_CHARS]):
+            words = sentence.split()
+            for word in words[1:]:
+                if word[:1].isupper() and not word.isupper():
+                    names.update(self.tokens(word))
+        return names
+
     def score_facts(self, question: str) -> tuple[list[float], float]:
         """Score every fact and the best negative example for ``question``."""
         s = self.settings
@@ -210,42 +227,65 @@ class Index:
             return fact_scores, 0.0
 
         weights: list[float] = []
-        entry_hits: dict[int, dict[int, tuple[int, float]]] = {}
-        fact_hits: dict[int, dict[int, float]] = {}
-        for qi, token in enumerate(unique):
+        # Per question word: the score factor when a fact leaves it unexplained. A word the
+        # knowledge base uses elsewhere, or a capitalised name it has never seen, points to
+        # another question ("Russia", "largest"); an unknown lower-case word is often filler.
+        penalties: list[float] = []
+        names = self._names(question)
+        all_matches: list[list[tuple[int, float]]] = []
+        candidates: set[int] = set()
+        rarest: list[int] | None = None
+        for token in unique:
             matches = self._word_matches(token)
-            weights.append(max((self.idf[v] for v, _ in matches), default=self.unknown_weight))
-            for vid, sim in matches:
-                for eid in self.postings[vid]:
-                    hits = entry_hits.setdefault(eid, {})
-                    if hits.get(qi, (0, 0.0))[1] < sim:
-                        hits[qi] = (vid, sim)
-                for findex, credit in self.fact_postings[vid]:
-                    fhits = fact_hits.setdefault(findex, {})
-                    if fhits.get(qi, 0.0) < sim * credit:
-                        fhits[qi] = sim * credit
+            all_matches.append(matches)
+            weight = max((self.idf[v] for v, _ in matches), default=self.unknown_weight)
+            weights.append(weight)
+            strong = bool(matches) or token in names
+            base = s.unexplained_penalty if strong else s.unknown_word_penalty
+            penalties.append(base ** (weight / self.max_weight))
+            for vid, _ in matches:
+                posting = self.postings[vid]
+                # Very common words only rank candidates that rarer words found; they do not
+                # add candidates, which keeps a huge knowledge base fast.
+                if len(posting) <= MAX_CANDIDATES_PER_WORD:
+                    candidates.update(posting)
+                elif rarest is None or len(posting) < len(rarest):
+                    rarest = posting
+        if not candidates and rarest is not None:
+            candidates.update(rarest[:MAX_CANDIDATES_PER_WORD])
         total = sum(weights)
         numbers = [t for t in unique if is_number(t)]
         negative = 0.0
         alpha = s.question_weight
-        for eid, hits in entry_hits.items():
+        no_credit: dict[int, float] = {}
+        for eid in candidates:
             entry = self.entries[eid]
-            fhits = fact_hits.get(entry.owner, {}) if entry.owner != _NEGATIVE else {}
+            words = entry.words
+            credits = self.fact_credit[entry.owner] if entry.owner != _NEGATIVE else no_credit
             covered = 0.0
             factor = 1.0
-            for qi, weight in enumerate(weights):
-                own = hits[qi][1] if qi in hits else 0.0
-                sim = max(own, fhits.get(qi, 0.0))
-                covered += weight * sim
-                if sim == 0.0:
-                    # A rare word the fact never uses usually means a different question.
-                    factor *= s.unexplained_penalty ** (weight / self.max_weight)
+            matched: dict[int, float] = {}
+            for qi, matches in enumerate(all_matches):
+                own = 0.0
+                elsewhere = 0.0
+                for vid, sim in matches:
+                    if vid in words:
+                        if sim > own:
+                            own = sim
+                        if matched.get(vid, 0.0) < sim:
+                            matched[vid] = sim
+                    else:
+                        credit = credits.get(vid)
+                        if credit is not None and sim * credit > elsewhere:
+                            elsewhere = sim * credit
+                best = max(own, elsewhere)
+                covered += weights[qi] * best
+                if best == 0.0:
+                    factor *= penalties[qi]
+            if not matched:
+                continue
             q_cov = covered / total
-            best_per_word: dict[int, float] = {}
-            for vid, sim in hits.values():
-                if best_per_word.get(vid, 0.0) < sim:
-                    best_per_word[vid] = sim
-            p_cov = sum(self.idf[v] * sim for v, sim in best_per_word.items()) / entry.weight
+            p_cov = sum(self.idf[v] * sim for v, sim in matched.items()) / entry.weight
             score = 100.0 * factor * (q_cov**alpha) * (min(p_cov, 1.0) ** (1.0 - alpha))
             if entry.owner == _NEGATIVE:
                 negative = max(negative, score)

@@ -55,6 +55,7 @@ def reply_to(engine: Engine, question: str) -> Reply:
     wants_suggestions = match.verdict is not Verdict.ANSWER and match.intent not in {
         "thanks",
         "goodbye",
+        "ack",
     }
     suggestions = engine.index.suggestions(match) if wants_suggestions else ()
     return Reply(

@@ -12,6 +12,7 @@ SMALLTALK = {
     "thanks": "You're welcome! Ask me anything else about the article.",
     "goodbye": "Goodbye! Come back with more questions about the article any time.",
     "help": "I answer questions about one news article. Ask in your own words, for example:",
+    "ack": "Anything else you'd like to know about the article?",
     "about": "I am a bot that answers questions about one news article, quoting the sentence "
     "that proves each answer.",
 }
