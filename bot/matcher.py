@@ -134,8 +134,8 @@ class Index:
             for owner, words in raw_entries
         ]
         self.postings: list[list[int]] = [[] for _ in vocab]
-        for eid, entry in enumerate(self.entries):
-            for vid in entry.words:
+        for eid, built in enumerate(self.entries):
+            for vid in built.words:
                 self.postings[vid].append(eid)
         # Credit for a question word found elsewhere in the fact: full-ish when another
         # phrasing of the fact uses it, less when only the answer or quote does.
@@ -330,7 +330,7 @@ class Index:
         for fact_id in self.kb.examples:
             if len(chosen) >= s.max_suggestions:
                 break
-            fact = self.kb.fact(fact_id)
-            if fact is not None and fact is not match.fact and fact not in chosen:
-                chosen.append(fact)
+            example = self.kb.fact(fact_id)
+            if example is not None and example is not match.fact and example not in chosen:
+                chosen.append(example)
         return tuple(chosen)

@@ -51,7 +51,9 @@ def test_evaluation_questions_are_not_copied_into_the_knowledge_base(
     """A question copied into the knowledge base would measure nothing."""
     index = engine.index
     phrasings = {
-        " ".join(index.tokens(q)) for fact in engine.kb.facts for q in (*fact.questions, *fact.keywords)
+        " ".join(index.tokens(q))
+        for fact in engine.kb.facts
+        for q in (*fact.questions, *fact.keywords)
     }
     phrasings |= {" ".join(index.tokens(q)) for q in engine.kb.unanswerable}
     copied = [
