@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from bot.normalise import fold, tokenize
+from bot.normalise import MIN_STEM, fold, tokenize
 
 MAX_FILE_BYTES = 1_048_576
 """A knowledge file larger than this is refused before it is parsed."""
@@ -426,6 +426,14 @@ def _parse_aliases(v: _Validator, value: object, line: int) -> dict[str, tuple[s
             continue
         items = v.text_list(variants, f"aliases.{canonical}", line)
         for item in items:
+            if item.endswith("*") and (
+                len(tokenize(fold(item[:-1]))) != 1 or len(fold(item[:-1]).strip()) < MIN_STEM
+            ):
+                v.add(
+                    f"alias stem {item!r} under '{canonical}' must be one word of at least "
+                    f"{MIN_STEM} letters before the *",
+                    line,
+                )
             key = " ".join(tokenize(fold(item)))
             if key in owner and owner[key] != canonical:
                 v.add(

@@ -70,26 +70,61 @@ def tokenize(text: str) -> list[str]:
     return _TOKEN.findall(text)
 
 
-def build_alias_table(
-    aliases: Mapping[str, Iterable[str]],
-) -> dict[tuple[str, ...], tuple[str, ...]]:
-    """Turn ``canonical: [variants]`` into a lookup from variant tokens to canonical tokens."""
-    table: dict[tuple[str, ...], tuple[str, ...]] = {}
+MIN_STEM = 4
+"""Shortest stem a ``word*`` alias variant may have."""
+
+
+class AliasTable(dict[tuple[str, ...], tuple[str, ...]]):
+    """Variant tokens -> canonical tokens, plus stems (``variant*``) matching any ending.
+
+    Stems let inflected languages share one alias: ``бабаев*`` covers Бабаева, Бабаеву.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stems: dict[str, tuple[str, ...]] = {}
+        self.stem_lengths: tuple[int, ...] = ()
+        self.longest = 1
+
+    def stem_of(self, token: str) -> tuple[str, ...] | None:
+        """The canonical form of the longest stem alias ``token`` starts with, if any."""
+        for size in self.stem_lengths:
+            if size <= len(token):
+                found = self.stems.get(token[:size])
+                if found is not None:
+                    return found
+        return None
+
+
+def build_alias_table(aliases: Mapping[str, Iterable[str]]) -> AliasTable:
+    """Turn ``canonical: [variants]`` into a lookup from variant tokens to canonical tokens.
+
+    A variant ending in ``*`` is a stem: it matches every word that starts with it.
+    """
+    table = AliasTable()
     for canonical, variants in aliases.items():
         target = tuple(tokenize(fold(canonical)))
         for variant in variants:
-            key = tuple(tokenize(fold(variant)))
+            text = variant.strip()
+            key = tuple(tokenize(fold(text.rstrip("*"))))
+            if text.endswith("*"):
+                if len(key) == 1 and len(key[0]) >= MIN_STEM:
+                    table.stems[key[0]] = target
+                continue
             if key and key != target:
                 table[key] = target
+    table.stem_lengths = tuple(sorted({len(stem) for stem in table.stems}, reverse=True))
+    table.longest = max((len(k) for k in table), default=1)
     return table
 
 
 def apply_aliases(
     tokens: list[str], table: Mapping[tuple[str, ...], tuple[str, ...]], longest: int
 ) -> list[str]:
-    """Replace alias variants by their canonical form, longest variant first."""
-    if not table:
+    """Replace alias variants by their canonical form, longest variant first, then stems."""
+    if not table and not getattr(table, "stems", None):
         return tokens
+    stem_of = table.stem_of if isinstance(table, AliasTable) and table.stems else None
     out: list[str] = []
     i = 0
     n = len(tokens)
@@ -101,7 +136,8 @@ def apply_aliases(
                 i += size
                 break
         else:
-            out.append(tokens[i])
+            stemmed = stem_of(tokens[i]) if stem_of is not None else None
+            out.extend(stemmed if stemmed is not None else (tokens[i],))
             i += 1
     return out
 
@@ -118,6 +154,6 @@ def normalise(
 ) -> list[str]:
     """Fold, tokenise and canonicalise ``text``; the single entry point for matching."""
     tokens = tokenize(fold(text[:MAX_QUESTION_CHARS]))
-    if aliases:
-        tokens = apply_aliases(tokens, aliases, longest_alias)
+    if aliases or getattr(aliases, "stems", None):
+        tokens = apply_aliases(tokens, aliases or {}, longest_alias)
     return tokens
