@@ -78,6 +78,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
         _write(sys.stdout, start_card(engine).plain())
         _write(sys.stdout, "(Ctrl-D or /quit to leave)")
     offered: tuple[str, ...] = tuple(engine.kb.examples)
+    language = "en"  # the language of the last question; cards and picks follow it
     while True:
         if interactive:
             sys.stdout.write("> ")
@@ -91,12 +92,14 @@ def cmd_chat(args: argparse.Namespace) -> int:
         reply: Reply | None = None
         command = text.split()[0].lower() if text.startswith("/") else None
         if command in ("/start", "/help", "/topics", "/source"):
-            card = {
-                "/start": start_card,
-                "/help": help_card,
-                "/topics": topics_card,
-                "/source": source_card,
-            }[command](engine)
+            if command == "/start":
+                card = start_card(engine, language)
+            elif command == "/help":
+                card = help_card(engine, language=language)
+            elif command == "/topics":
+                card = topics_card(engine, language)
+            else:
+                card = source_card(engine, language)
             # A card without questions (/source) keeps the numbers offered before it valid.
             offered = tuple(f.id for f in card.suggestions) or offered
             _write(sys.stdout, card.plain() + "\n")
@@ -105,9 +108,10 @@ def cmd_chat(args: argparse.Namespace) -> int:
         # thousands of digits fails too.
         if text.isdecimal() and len(text) <= 3 and 1 <= int(text) <= len(offered):
             # A number picks one of the questions offered last, like tapping a button.
-            reply = reply_to_fact(engine, offered[int(text) - 1])
+            reply = reply_to_fact(engine, offered[int(text) - 1], language)
         if reply is None:
-            reply = reply_to(engine, text)
+            reply = reply_to(engine, text, language)
+        language = reply.language
         offered = tuple(f.id for f in reply.suggestions) or offered
         _write(sys.stdout, render_plain(reply) + "\n")
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from bot.language import detect_language
 from bot.normalise import MIN_STEM, fold, tokenize
 
 MAX_FILE_BYTES = 1_048_576
@@ -102,6 +103,14 @@ class Fact:
     def answer_in(self, language: str) -> str:
         """The answer in ``language`` when written, else the default (English) one."""
         return self.answers.get(language, self.answer)
+
+    def question_in(self, language: str) -> str:
+        """The first phrasing written in ``language``, else the first phrasing."""
+        if language != "en":
+            for question in self.questions:
+                if detect_language(question) == language:
+                    return question
+        return self.questions[0]
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from typing import Any
 
 from bot import texts
 from bot.knowledge import Fact, KnowledgeBase
+from bot.language import choose_language
 from bot.matcher import Index, MatchSettings, Verdict
 
 TELEGRAM_MAX_CHARS = 4096
@@ -42,6 +43,7 @@ class Reply:
     suggestions: tuple[Fact, ...]
     intent: str | None
     kb: KnowledgeBase
+    language: str = "en"
 
     @property
     def answered(self) -> bool:
@@ -49,8 +51,12 @@ class Reply:
         return self.fact is not None
 
 
-def reply_to(engine: Engine, question: str) -> Reply:
-    """Match ``question`` and decide the reply; pure and thread-safe."""
+def reply_to(engine: Engine, question: str, language_hint: str | None = None) -> Reply:
+    """Match ``question`` and decide the reply; pure and thread-safe.
+
+    The reply is in the question's language, else ``language_hint`` (Telegram's
+    ``language_code``), else English.
+    """
     match = engine.index.match(question)
     wants_suggestions = match.verdict is not Verdict.ANSWER and match.intent not in {
         "thanks",
@@ -67,33 +73,48 @@ def reply_to(engine: Engine, question: str) -> Reply:
         suggestions=suggestions,
         intent=match.intent,
         kb=engine.kb,
+        language=choose_language(question, language_hint),
     )
 
 
-def reply_to_fact(engine: Engine, fact_id: str) -> Reply | None:
+def reply_to_fact(engine: Engine, fact_id: str, language: str = "en") -> Reply | None:
     """The reply for a fact chosen directly (a suggestion button), or None if it is gone."""
     fact = engine.kb.fact(fact_id)
     if fact is None:
         return None
-    return Reply(fact.questions[0], Verdict.ANSWER, fact, 100.0, 100.0, (), None, engine.kb)
+    return Reply(
+        fact.question_in(language),
+        Verdict.ANSWER,
+        fact,
+        100.0,
+        100.0,
+        (),
+        None,
+        engine.kb,
+        language,
+    )
 
 
-def suggestion_label(fact: Fact) -> str:
-    """The question a suggestion offers: the fact's first phrasing."""
-    return fact.questions[0]
+def suggestion_label(fact: Fact, language: str = "en") -> str:
+    """The question a suggestion offers: the fact's first phrasing in ``language``."""
+    return fact.question_in(language)
 
 
 def _lead(reply: Reply) -> str:
+    lang = reply.language
     if reply.verdict is Verdict.SMALLTALK:
-        return texts.SMALLTALK.get(reply.intent or "", texts.SMALLTALK["help"])
+        intent = reply.intent if reply.intent in texts.SMALLTALK else "help"
+        return texts.text(f"SMALLTALK.{intent}", lang)
     if reply.fact is None:
-        return texts.NO_ANSWER_SUGGEST if reply.suggestions else texts.NO_ANSWER
-    return reply.fact.answer
+        return texts.text("NO_ANSWER_SUGGEST" if reply.suggestions else "NO_ANSWER", lang)
+    return reply.fact.answer_in(lang)
 
 
 def _source_line(reply: Reply) -> str:
     source = reply.kb.source
-    return texts.SOURCE_LINE.format(outlet=source.outlet, date=source.date)
+    return texts.text("SOURCE_LINE", reply.language).format(
+        outlet=source.outlet, date=source.date
+    )
 
 
 def render_plain(reply: Reply) -> str:
@@ -104,10 +125,10 @@ def render_plain(reply: Reply) -> str:
         lines.append(f"  -- {_source_line(reply)}")
     if reply.suggestions:
         if reply.verdict is Verdict.UNCERTAIN:
-            lines.append(texts.UNCERTAIN_SUGGEST)
+            lines.append(texts.text("UNCERTAIN_SUGGEST", reply.language))
         for number, fact in enumerate(reply.suggestions, 1):
-            lines.append(f"  {number}. {suggestion_label(fact)}")
-        lines.append(texts.SUGGEST_PLAIN_HINT)
+            lines.append(f"  {number}. {suggestion_label(fact, reply.language)}")
+        lines.append(texts.text("SUGGEST_PLAIN_HINT", reply.language))
     return "\n".join(lines)
 
 
@@ -119,7 +140,7 @@ def render_html(reply: Reply) -> str:
         parts.append(f"<blockquote>{quote}</blockquote>")
         parts.append(f"<i>{html.escape(_source_line(reply), quote=False)}</i>")
         if reply.suggestions and reply.verdict is Verdict.UNCERTAIN:
-            parts.append(html.escape(texts.UNCERTAIN_SUGGEST, quote=False))
+            parts.append(html.escape(texts.text("UNCERTAIN_SUGGEST", reply.language), quote=False))
     return "\n".join(parts)
 
 
@@ -129,11 +150,12 @@ def to_json(reply: Reply) -> dict[str, Any]:
         "question": reply.question,
         "answered": reply.answered,
         "fact_id": reply.fact.id if reply.fact else None,
-        "answer": reply.fact.answer if reply.fact else None,
+        "answer": reply.fact.answer_in(reply.language) if reply.fact else None,
         "quote": reply.fact.quote if reply.fact else None,
         "score": max(0.0, min(100.0, reply.score)),
-        "suggestions": [suggestion_label(f) for f in reply.suggestions],
+        "suggestions": [suggestion_label(f, reply.language) for f in reply.suggestions],
         "verdict": reply.verdict.value,
+        "language": reply.language,
     }
 
 
@@ -144,13 +166,18 @@ class Card:
     title: str
     lines: tuple[str, ...]
     suggestions: tuple[Fact, ...] = ()
+    language: str = "en"
+
+    def labels(self) -> tuple[str, ...]:
+        """The offered questions in the card's language."""
+        return tuple(suggestion_label(f, self.language) for f in self.suggestions)
 
     def plain(self) -> str:
         """The card as console text; offered questions are numbered."""
         out = [self.title, *self.lines]
-        out.extend(f"  {n}. {suggestion_label(f)}" for n, f in enumerate(self.suggestions, 1))
+        out.extend(f"  {n}. {label}" for n, label in enumerate(self.labels(), 1))
         if self.suggestions:
-            out.append(texts.SUGGEST_PLAIN_HINT)
+            out.append(texts.text("SUGGEST_PLAIN_HINT", self.language))
         return "\n".join(out)
 
     def html(self) -> str:
@@ -177,46 +204,46 @@ def _examples(engine: Engine) -> tuple[Fact, ...]:
     return tuple(f for f in found if f is not None)
 
 
-def start_card(engine: Engine) -> Card:
+def start_card(engine: Engine, language: str = "en") -> Card:
     """Greeting: what the bot knows and three example questions."""
     source = engine.kb.source
     return Card(
-        "Ask me about this article",
+        texts.text("START_TITLE", language),
         (
             f"{source.title} ({source.outlet}, {source.date}).",
-            f"I know {len(engine.kb.facts)} facts from it and quote the sentence behind "
-            "every answer. Type a question in your own words, or try one of these:",
+            texts.text("START_BODY", language).format(facts=len(engine.kb.facts)),
         ),
         _examples(engine),
+        language,
     )
 
 
-def help_card(engine: Engine, admin: bool = False) -> Card:
+def help_card(engine: Engine, admin: bool = False, language: str = "en") -> Card:
     """How to use the bot and every command."""
     commands = COMMANDS + (ADMIN_COMMANDS if admin else ())
     return Card(
-        "How to use this bot",
+        texts.text("HELP_TITLE", language),
         (
-            "Ask any question about the article in your own words; I answer with the sentence "
-            "that proves it, or say when the article doesn't cover it.",
-            "In groups, mention me or reply to my message. In any chat, type my @username "
-            "followed by a question (inline mode).",
+            texts.text("HELP_BODY", language),
+            texts.text("HELP_GROUPS", language),
             *(f"/{name} - {description}" for name, description in commands),
         ),
         _examples(engine),
+        language,
     )
 
 
-def topics_card(engine: Engine) -> Card:
+def topics_card(engine: Engine, language: str = "en") -> Card:
     """Every fact the bot can answer, one question each."""
     return Card(
-        f"I can answer {len(engine.kb.facts)} questions, for example:",
-        tuple(f"- {suggestion_label(f)}" for f in engine.kb.facts),
+        texts.text("TOPICS_TITLE", language).format(facts=len(engine.kb.facts)),
+        tuple(f"- {suggestion_label(f, language)}" for f in engine.kb.facts),
         engine.kb.facts,
+        language,
     )
 
 
-def source_card(engine: Engine) -> Card:
+def source_card(engine: Engine, language: str = "en") -> Card:
     """Title, outlet, author and date of the article."""
     source = engine.kb.source
     lines = [
@@ -227,4 +254,4 @@ def source_card(engine: Engine) -> Card:
     ]
     if source.url:
         lines.append(f"Link: {source.url}")
-    return Card("The article", tuple(lines))
+    return Card(texts.text("SOURCE_TITLE", language), tuple(lines), (), language)

@@ -24,3 +24,31 @@ NOT_ADMIN = "Sorry, only the bot's administrators can do that."
 FACT_GONE = (
     "That question is no longer available: the knowledge base has changed. Try one of these:"
 )
+START_TITLE = "Ask me about this article"
+START_BODY = (
+    "I know {facts} facts from it and quote the sentence behind every answer. "
+    "Type a question in your own words, or try one of these:"
+)
+HELP_TITLE = "How to use this bot"
+HELP_BODY = (
+    "Ask any question about the article in your own words; I answer with the sentence "
+    "that proves it, or say when the article doesn't cover it."
+)
+HELP_GROUPS = (
+    "In groups, mention me or reply to my message. In any chat, type my @username "
+    "followed by a question (inline mode)."
+)
+TOPICS_TITLE = "I can answer {facts} questions, for example:"
+SOURCE_TITLE = "The article"
+
+ENGLISH: dict[str, str] = {
+    name: value for name, value in globals().items() if name.isupper() and isinstance(value, str)
+}
+ENGLISH.update({f"SMALLTALK.{intent}": value for intent, value in SMALLTALK.items()})
+
+TRANSLATIONS: dict[str, dict[str, str]] = {"en": ENGLISH}
+
+
+def text(key: str, language: str = "en") -> str:
+    """The interface text ``key`` in ``language``, falling back to English."""
+    return TRANSLATIONS.get(language, ENGLISH).get(key) or ENGLISH[key]
