@@ -26,8 +26,8 @@ GRID = {
     "question_weight": [0.6, 0.75],
     "fact_word_credit": [0.4, 0.6],
     "sibling_word_credit": [0.9],
-    "unexplained_penalty": [0.4, 0.5, 0.6, 0.7],
-    "unknown_word_penalty": [0.7, 0.85, 1.0],
+    "unexplained_penalty": [0.3, 0.45, 0.6],
+    "unknown_word_penalty": [0.6, 0.75, 0.9],
     "unknown_word_weight": [0.6, 1.0],
 }
 THRESHOLDS = {

@@ -89,6 +89,7 @@ class Index:
         self.aliases = build_alias_table(kb.aliases)
         self.longest_alias = max((len(k) for k in self.aliases), default=1)
         self.stopwords = kb.stopwords
+        self.stopword_list = sorted(kb.stopwords)
 
         vocab: dict[str, int] = {}
 
@@ -155,6 +156,17 @@ class Index:
             frozenset(self.vocab[v] for v in words if is_number(self.vocab[v]))
             for words in fact_words
         ]
+        # Names: words the article or the knowledge file writes with a capital inside a sentence.
+        self.entity_ids: frozenset[int] = frozenset(
+            vocab[token]
+            for text in (
+                kb.article,
+                *kb.unanswerable,
+                *(t for f in kb.facts for t in (*f.questions, f.answer, f.quote)),
+            )
+            for token in self._names(text, acronyms=True)
+            if token in vocab
+        )
         self.smalltalk_texts: list[str] = []
         self.smalltalk_intents: list[str] = []
         for intent, phrasings in kb.chit_chat.items():
@@ -188,6 +200,19 @@ class Index:
             matches.append((exact, 1.0))
         return matches
 
+    def _misspelt_stopword(self, token: str) -> bool:
+        """True for a typo of a stopword ("articel", "wat") that is no word of the facts."""
+        if token in self.vocab_ids or is_number(token) or len(token) < 3:
+            return False
+        found = process.extractOne(
+            token, self.stopword_list, scorer=fuzz.ratio, score_cutoff=self.settings.token_cutoff
+        )
+        if found is None:
+            return False
+        return not self._word_matches(token) or all(
+            sim * 100 < found[1] for _, sim in self._word_matches(token)
+        )
+
     def smalltalk(self, tokens: list[str]) -> tuple[str | None, float]:
         """The chit-chat intent the whole message amounts to, if any, and its score."""
         if not self.smalltalk_texts or not tokens:
@@ -206,13 +231,17 @@ class Index:
                 best_intent, best_score = self.smalltalk_intents[found[2]], float(found[1])
         return best_intent, best_score
 
-    def _names(self, question: str) -> set[str]:
-        """Folded tokens of words written with a capital inside a sentence (likely names)."""
+    def _names(self, text: str, acronyms: bool = False) -> set[str]:
+        """Folded tokens of words written with a capital inside a sentence (likely names).
+
+        All-capital words count only with ``acronyms`` (for the knowledge file's own texts):
+        a user who types in capitals is shouting, not naming.
+        """
         names: set[str] = set()
-        for sentence in _SENTENCE.split(question[:MAX_QUESTION_CHARS]):
+        for sentence in _SENTENCE.split(text):
             words = sentence.split()
             for word in words[1:]:
-                if word[:1].isupper() and not word.isupper():
+                if word[:1].isupper() and (acronyms or not word.isupper()):
                     names.update(self.tokens(word))
         return names
 
@@ -220,18 +249,18 @@ class Index:
         """Score every fact and the best negative example for ``question``."""
         s = self.settings
         tokens = self.tokens(question)
-        content = [t for t in tokens if t not in self.stopwords]
+        content = [t for t in tokens if t not in self.stopwords and not self._misspelt_stopword(t)]
         unique = list(dict.fromkeys(content))[:MAX_QUERY_TOKENS]
         fact_scores = [0.0] * len(self.kb.facts)
         if not unique:
             return fact_scores, 0.0
 
         weights: list[float] = []
-        # Per question word: the score factor when a fact leaves it unexplained. A word the
-        # knowledge base uses elsewhere, or a capitalised name it has never seen, points to
-        # another question ("Russia", "largest"); an unknown lower-case word is often filler.
+        # Per question word: the score factor when a fact leaves it unexplained. A name (one
+        # the knowledge base writes with a capital, or one the user does) points to another
+        # question ("Russia", "Georgia"); any other word is often just another way to ask.
         penalties: list[float] = []
-        names = self._names(question)
+        names = self._names(question[:MAX_QUESTION_CHARS])
         all_matches: list[list[tuple[int, float]]] = []
         candidates: set[int] = set()
         rarest: list[int] | None = None
@@ -240,7 +269,7 @@ class Index:
             all_matches.append(matches)
             weight = max((self.idf[v] for v, _ in matches), default=self.unknown_weight)
             weights.append(weight)
-            strong = bool(matches) or token in names
+            strong = token in names or any(vid in self.entity_ids for vid, _ in matches)
             base = s.unexplained_penalty if strong else s.unknown_word_penalty
             penalties.append(base ** (weight / self.max_weight))
             for vid, _ in matches:
