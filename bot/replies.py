@@ -224,8 +224,11 @@ def help_card(engine: Engine, admin: bool = False, language: str = "en") -> Card
     return Card(
         texts.text("HELP_TITLE", language),
         (
-            texts.text("HELP_BODY", language),
-            texts.text("HELP_GROUPS", language),
+            *(
+                line
+                for line in (texts.text("HELP_BODY", language), texts.text("HELP_GROUPS", language))
+                if line
+            ),
             *(f"/{name} - {description}" for name, description in commands),
         ),
         _examples(engine),

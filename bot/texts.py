@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from bot.translations import TRANSLATED
+
 NO_ANSWER = "The article doesn't say."
 NO_ANSWER_SUGGEST = "The article doesn't say. Here is what I can answer:"
 UNCERTAIN_SUGGEST = "Not what you meant? Try one of these:"
@@ -46,9 +48,14 @@ ENGLISH: dict[str, str] = {
 }
 ENGLISH.update({f"SMALLTALK.{intent}": value for intent, value in SMALLTALK.items()})
 
-TRANSLATIONS: dict[str, dict[str, str]] = {"en": ENGLISH}
+TRANSLATIONS: dict[str, dict[str, str]] = {"en": ENGLISH, **TRANSLATED}
 
 
 def text(key: str, language: str = "en") -> str:
-    """The interface text ``key`` in ``language``, falling back to English."""
-    return TRANSLATIONS.get(language, ENGLISH).get(key) or ENGLISH[key]
+    """The interface text ``key`` in ``language``, falling back to English.
+
+    A translation may set a key to "" where its other texts already say it (a Turkish
+    HELP_BODY that covers groups has no separate HELP_GROUPS line).
+    """
+    found = TRANSLATIONS.get(language, ENGLISH).get(key)
+    return ENGLISH[key] if found is None else found

@@ -1,0 +1,415 @@
+"""Loading and validating the knowledge base: the real one loads, every broken one is refused."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+import bot.knowledge as knowledge
+from bot.knowledge import (
+    MAX_ARTICLE_BYTES,
+    MAX_FILE_BYTES,
+    KnowledgeBase,
+    KnowledgeError,
+    load_knowledge,
+    parse_knowledge,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+FACTS = ROOT / "knowledge" / "facts.yaml"
+ARTICLE = ROOT / "knowledge" / "article.txt"
+BROKEN = ROOT / "tests" / "data" / "broken"
+SHARED_ARTICLE = ROOT.parent / "shared" / "article.txt"
+"""The article as the project was given it; CI checks the clone out beside ``shared/``."""
+ARTICLE_SHA256 = "ddece4feeb9195e880b9f774fc8edfb750f378580725c141e1a2e5bc1da1d902"
+
+QUOTE = "The discussion took place during the online meeting"
+VALID = f"""\
+facts:
+  - id: meeting_participants
+    questions:
+      - Who met whom?
+    answer: Babayev met Yanik online.
+    quote: "{QUOTE}"
+"""
+
+# Every file of tests/data/broken: (a piece of the message, the line it is reported at,
+# or None where the loader cannot know one).
+EXPECTED: dict[str, tuple[str, int | None]] = {
+    # YAML syntax errors
+    "syntax_unclosed_quote.yaml": ("YAML syntax error: while scanning a quoted scalar", 6),
+    "syntax_bad_indentation.yaml": ("YAML syntax error: while parsing a block collection", 5),
+    "syntax_tab_indentation.yaml": ("found character '\\t' that cannot start any token", 4),
+    "syntax_unclosed_flow.yaml": ("YAML syntax error: while parsing a flow sequence", 4),
+    "syntax_colon_in_plain_scalar.yaml": ("mapping values are not allowed here", 5),
+    "syntax_two_documents.yaml": ("expected a single document", 7),
+    "deep_nesting.yaml": ("nested too deeply", 1),
+    # wrong types
+    "type_top_level_list.yaml": ("the top level must be a mapping, not a list", 1),
+    "type_facts_not_list.yaml": ("'facts' must be a list, not a mapping", 2),
+    "type_questions_string.yaml": ("questions must be a list of strings, not a string", 3),
+    "type_answer_number.yaml": ("answer must be a string, not a number", 5),
+    "type_keywords_mapping.yaml": ("keywords must be a list of strings, not a mapping", 8),
+    "impossible_date.yaml": ("a value cannot be read: day is out of range for month", 5),
+    "huge_integer.yaml": ("a value cannot be read", 5),
+    # missing fields
+    "missing_facts.yaml": ("missing field 'facts' in the top level", 1),
+    "missing_id.yaml": ("missing field 'id' in facts #1", 2),
+    "missing_questions.yaml": ("missing field 'questions' in facts #1", 2),
+    "missing_answer.yaml": ("missing field 'answer' in facts #1", 2),
+    "missing_quote.yaml": ("missing field 'quote' in facts #1", 2),
+    # unknown fields and values
+    "unknown_top_level_field.yaml": ("unknown field 'fact' in the top level", 1),
+    "unknown_fact_field.yaml": ("unknown field 'answr' in facts #1", 2),
+    "unknown_source_field.yaml": ("unknown field 'publisher' in source", 2),
+    "unknown_answer_language.yaml": ("unknown language code 'fr'", 8),
+    "unknown_chit_chat_intent.yaml": ("unknown intent 'insult'", 2),
+    "version_unsupported.yaml": ("version 2 is not supported", 1),
+    # duplicates
+    "duplicate_ids.yaml": ("duplicate id (first used at line 2)", 7),
+    "duplicate_keys.yaml": ("duplicate key 'answer'", 7),
+    "repeated_phrasing.yaml": ("questions #2 repeats an earlier one", 4),
+    # empty phrasings and lists
+    "empty_phrasing.yaml": ("questions #2 is empty", 4),
+    "whitespace_phrasing.yaml": ("questions #2 is empty", 4),
+    "punctuation_phrasing.yaml": ("questions #2 has no words", 4),
+    "empty_questions_list.yaml": ("questions is an empty list", 3),
+    "empty_facts_list.yaml": ("'facts' is empty", 2),
+    # answers and quotes
+    "quote_not_in_article.yaml": ("quote is not in the article word for word", 6),
+    # The article has a curly apostrophe (U+2019) in "Azerbaijan's second-largest investor".
+    "quote_straight_apostrophe.yaml": ("quote is not in the article word for word", 6),
+    "answer_too_long.yaml": ("answer is 208 characters; at most 200", 5),
+    "bad_id_slug.yaml": ("id 'Meeting-Participants' must be a slug", 2),
+    # empty files
+    "empty.yaml": ("the file is empty", None),
+    "whitespace_only.yaml": ("the file is empty", None),
+    "comment_only.yaml": ("the file is empty", None),
+    # encodings
+    "non_utf8.yaml": ("knowledge file is not valid UTF-8 (byte 100)", 5),
+    "utf8_bom.yaml": ("byte-order mark", None),
+    # hostile YAML
+    "alias_bomb.yaml": ("anchors and aliases (&name / *name) are not allowed", 1),
+    "python_object_apply.yaml": (
+        "the tag tag:yaml.org,2002:python/object/apply:os.system is not allowed",
+        5,
+    ),
+    "python_name.yaml": ("the tag tag:yaml.org,2002:python/name:os.system is not allowed", 5),
+    "custom_tag.yaml": ("the tag !include is not allowed", 1),
+    # aliases
+    "alias_variant_conflict.yaml": ("alias variant 'tr' is listed under both", 2),
+    "alias_chain.yaml": ("is itself the canonical word 'turkey'; aliases do not chain", 2),
+    # cross references
+    "examples_unknown_id.yaml": ("examples: 'trade_turnover_2021' is not a fact id", 1),
+}
+
+
+def _refusal(path: Path, article: Path = ARTICLE) -> KnowledgeError:
+    with pytest.raises(KnowledgeError) as info:
+        load_knowledge(path, article)
+    return info.value
+
+
+def _write(tmp_path: Path, text: str, name: str = "facts.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def kb() -> KnowledgeBase:
+    return load_knowledge(FACTS, ARTICLE)
+
+
+# --- the broken corpus ---------------------------------------------------------------------
+
+
+def test_every_broken_file_has_an_expectation() -> None:
+    present = {p.name for p in BROKEN.iterdir() if p.is_file()}
+    assert present == set(EXPECTED)
+    assert len(present) >= 25
+
+
+def test_encoding_cases_keep_their_bytes() -> None:
+    """Guard against an editor "fixing" the files that are broken on purpose."""
+    assert (BROKEN / "utf8_bom.yaml").read_bytes().startswith(b"\xef\xbb\xbf")
+    with pytest.raises(UnicodeDecodeError):
+        (BROKEN / "non_utf8.yaml").read_bytes().decode("utf-8")
+    assert (BROKEN / "empty.yaml").stat().st_size == 0
+    assert "\t" in (BROKEN / "syntax_tab_indentation.yaml").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_broken_file_is_refused(name: str) -> None:
+    path = BROKEN / name
+    message, line = EXPECTED[name]
+    error = _refusal(path)
+    text = str(error)
+    assert message in text
+    assert str(path) in text
+    assert error.problems
+    assert all(problem.file == str(path) for problem in error.problems)
+    found = [problem for problem in error.problems if message in problem.message]
+    assert found, text
+    if line is not None:
+        assert any(problem.line == line for problem in found), text
+        assert f"{path}:{line}:" in text
+
+
+def test_python_tags_are_never_executed(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[object] = []
+
+    def system(*args: object) -> int:
+        calls.append(args)
+        return 0
+
+    monkeypatch.setattr(os, "system", system)
+    for name in ("python_object_apply.yaml", "python_name.yaml"):
+        _refusal(BROKEN / name)
+    assert calls == []
+
+
+def test_every_problem_is_listed_at_once(tmp_path: Path) -> None:
+    text = """\
+facts:
+  - id: Bad-Id
+    questions:
+      - Who met whom?
+    answer: Babayev met Yanik online.
+    quote: "Babayev met Yanik in Istanbul"
+  - id: second
+    questions: []
+    answer: 42
+    quote: "By Azernews"
+    colour: blue
+"""
+    error = _refusal(_write(tmp_path, text))
+    messages = "\n".join(problem.message for problem in error.problems)
+    for piece in (
+        "must be a slug",
+        "quote is not in the article",
+        "questions is an empty list",
+        "answer must be a string, not a number",
+        "unknown field 'colour'",
+    ):
+        assert piece in messages
+    assert len(error.problems) == 5
+
+
+# --- size limits ---------------------------------------------------------------------------
+
+
+class _ForbiddenLoader:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        raise AssertionError("the YAML parser must not see a file that is too big")
+
+
+def test_too_big_file_is_refused_before_parsing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "huge.yaml"
+    line = b"      - Who met whom, and what did they discuss at the online meeting?\n"
+    with path.open("wb") as handle:
+        handle.write(VALID.encode())
+        for _ in range(20):  # tens of megabytes, written in 1 MiB pieces
+            handle.write(line * (1_048_576 // len(line)))
+    assert path.stat().st_size > 20 * 1_000_000
+    monkeypatch.setattr(yaml, "SafeLoader", _ForbiddenLoader)
+    monkeypatch.setattr(knowledge, "parse_knowledge", _ForbiddenLoader)
+    error = _refusal(path)
+    assert f"the limit is {MAX_FILE_BYTES:,} bytes" in str(error)
+    assert f"{path.stat().st_size:,} bytes" in str(error)
+
+
+def test_file_one_byte_over_the_limit_is_refused(tmp_path: Path) -> None:
+    data = VALID.encode()
+    path = tmp_path / "facts.yaml"
+    path.write_bytes(data + b"#" * (MAX_FILE_BYTES + 1 - len(data)))
+    assert path.stat().st_size == MAX_FILE_BYTES + 1
+    assert "the limit is" in str(_refusal(path))
+
+
+def test_file_exactly_at_the_limit_loads(tmp_path: Path) -> None:
+    data = VALID.encode() + b"#"
+    path = tmp_path / "facts.yaml"
+    path.write_bytes(data + b"#" * (MAX_FILE_BYTES - 1 - len(data)) + b"\n")
+    assert path.stat().st_size == MAX_FILE_BYTES
+    assert [f.id for f in load_knowledge(path, ARTICLE).facts] == ["meeting_participants"]
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
+def test_endless_device_is_refused() -> None:
+    assert "is not a regular file" in str(_refusal(Path("/dev/zero")))
+
+
+# --- files that are not there --------------------------------------------------------------
+
+
+def test_missing_knowledge_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "nope.yaml"
+    error = _refusal(path)
+    assert f"{path}: knowledge file not found" in str(error)
+
+
+def test_missing_article_is_refused(tmp_path: Path) -> None:
+    article = tmp_path / "nope.txt"
+    error = _refusal(FACTS, article)
+    assert f"{article}: article not found" in str(error)
+
+
+def test_article_that_is_a_folder_is_refused(tmp_path: Path) -> None:
+    error = _refusal(FACTS, tmp_path)
+    assert f"{tmp_path}: article is not a regular file" in str(error)
+
+
+def test_unreadable_article_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    article = tmp_path / "article.txt"
+    article.write_bytes(ARTICLE.read_bytes())
+    real_open = Path.open
+
+    def deny(self: Path, *args: Any, **kwargs: Any) -> Any:
+        if self == article:
+            raise PermissionError(13, "Permission denied")
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", deny)
+    error = _refusal(FACTS, article)
+    assert f"{article}: cannot read article: Permission denied" in str(error)
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root reads any file")
+def test_article_without_read_permission_is_refused(tmp_path: Path) -> None:
+    article = tmp_path / "article.txt"
+    article.write_bytes(ARTICLE.read_bytes())
+    article.chmod(0)
+    try:
+        assert "cannot read article" in str(_refusal(FACTS, article))
+    finally:
+        article.chmod(0o600)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "article is empty"),
+        (b"  \n\n\t ", "article is empty"),
+        (b"caf\xe9\n", "article is not valid UTF-8"),
+        (b"\xef\xbb\xbfBy Azernews\n", "byte-order mark"),
+        (b"x" * (MAX_ARTICLE_BYTES + 1), "the limit is"),
+    ],
+)
+def test_bad_article_is_refused(tmp_path: Path, content: bytes, message: str) -> None:
+    article = tmp_path / "article.txt"
+    article.write_bytes(content)
+    assert message in str(_refusal(FACTS, article))
+
+
+# --- the real knowledge base ---------------------------------------------------------------
+
+
+def test_article_is_the_shared_article() -> None:
+    data = ARTICLE.read_bytes()
+    if SHARED_ARTICLE.exists():
+        assert data == SHARED_ARTICLE.read_bytes()
+    else:
+        assert hashlib.sha256(data).hexdigest() == ARTICLE_SHA256
+
+
+def test_real_knowledge_base_loads(kb: KnowledgeBase) -> None:
+    ids = [fact.id for fact in kb.facts]
+    assert len(ids) == len(set(ids))
+    assert {"meeting_participants", "trade_turnover_2021"} <= set(ids)
+    assert kb.source.outlet == "Azernews"
+    assert kb.path == str(FACTS)
+    assert kb.digest == hashlib.sha256(FACTS.read_bytes()).hexdigest()
+    article = " ".join(ARTICLE.read_text(encoding="utf-8").split())
+    for fact in kb.facts:
+        assert fact.questions
+        assert " ".join(fact.quote.split()) in article
+    assert all(kb.fact(example) is not None for example in kb.examples)
+
+
+def test_knowledge_base_is_immutable(kb: KnowledgeBase) -> None:
+    fact = kb.facts[0]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        kb.facts = ()  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        fact.answer = "changed"  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        kb.source.title = "changed"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        kb.aliases["new"] = ("word",)  # type: ignore[index]
+    with pytest.raises(TypeError):
+        kb.chit_chat["greeting"] = ()  # type: ignore[index]
+    with pytest.raises(TypeError):
+        fact.answers["xx"] = "changed"  # type: ignore[index]
+    with pytest.raises((AttributeError, TypeError)):
+        kb.extra = 1  # type: ignore[attr-defined]
+    assert isinstance(kb.facts, tuple)
+    assert isinstance(kb.stopwords, frozenset)
+    assert isinstance(kb.unanswerable, tuple)
+    assert isinstance(kb.examples, tuple)
+    for item in kb.facts:
+        assert isinstance(item.questions, tuple)
+        assert isinstance(item.keywords, tuple)
+    assert all(isinstance(v, tuple) for v in kb.aliases.values())
+    assert all(isinstance(v, tuple) for v in kb.chit_chat.values())
+
+
+# --- quotes --------------------------------------------------------------------------------
+
+
+def test_whitespace_differences_in_quotes_are_tolerated(tmp_path: Path) -> None:
+    text = """\
+facts:
+  - id: meeting_participants
+    questions:
+      - Who met whom?
+    answer: Babayev met Yanik online.
+    quote: |
+        The discussion   took place
+           during the online    meeting
+  - id: article_outlet
+    questions:
+      - Which outlet published this?
+    answer: Azernews.
+    quote: "  other areas, Azernews reports.  \\n\\n  The discussion took place  "
+"""
+    kb = load_knowledge(_write(tmp_path, text), ARTICLE)
+    # The quote is kept as written (trimmed); only the comparison ignores the whitespace.
+    assert kb.facts[0].quote == "The discussion   took place\n   during the online    meeting"
+
+
+@pytest.mark.parametrize(
+    "quote",
+    [
+        "the discussion took place during the online meeting",  # case differs
+        "The discussion took place during the online meeting!",  # punctuation added
+        "The discus sion took place",  # a space inside a word
+        "Azerbaijan's second-largest investor",  # straight, the article's is curly
+    ],
+)
+def test_quotes_must_otherwise_be_verbatim(quote: str) -> None:
+    text = VALID.replace(QUOTE, quote.replace('"', '\\"'))
+    with pytest.raises(KnowledgeError, match="not in the article word for word"):
+        parse_knowledge(text, ARTICLE.read_text(encoding="utf-8"))
+
+
+def test_parse_knowledge_names_the_source_in_problems() -> None:
+    with pytest.raises(KnowledgeError) as info:
+        parse_knowledge("facts: 3\n", "article", name="inline.yaml")
+    assert str(info.value) == "inline.yaml:1: 'facts' must be a list, not a number"
+
+
+def test_minimal_file_gets_defaults(tmp_path: Path) -> None:
+    kb = load_knowledge(_write(tmp_path, VALID), ARTICLE)
+    assert kb.examples == ("meeting_participants",)
+    assert kb.aliases == {}
+    assert kb.source.title == "Untitled"
+    assert kb.phrasing_count == 1
