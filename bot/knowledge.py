@@ -354,8 +354,9 @@ class _Validator:
             text = self.text(item, f"{what} #{index}", line, fact_id, MAX_PHRASING_CHARS)
             if text is None:
                 continue
-            key = " ".join(tokenize(fold(text)))
-            if not key:
+            # A stem ("veteran*") and the plain word ("veteran") are different variants.
+            key = " ".join(tokenize(fold(text))) + ("*" if text.endswith("*") else "")
+            if not key.rstrip("*"):
                 self.add(f"{what} #{index} has no words: {text!r}", line, fact_id)
                 continue
             if key in seen:
@@ -443,7 +444,7 @@ def _parse_aliases(v: _Validator, value: object, line: int) -> dict[str, tuple[s
                     f"{MIN_STEM} letters before the *",
                     line,
                 )
-            key = " ".join(tokenize(fold(item)))
+            key = " ".join(tokenize(fold(item))) + ("*" if item.endswith("*") else "")
             if key in owner and owner[key] != canonical:
                 v.add(
                     f"alias variant {item!r} is listed under both '{owner[key]}' and '{canonical}'",

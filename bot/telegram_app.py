@@ -24,8 +24,12 @@ to send it. Behaviour worth knowing:
 * **Flood control**: ``telegram.rate_limit`` questions per user per window (button taps and
   non-text messages count too); over it, one short note per window, then silence. Telegram's
   own limits and 429 answers are handled by PTB's ``AIORateLimiter``.
+* **Language**: a question is answered in its own language, else the user's Telegram client
+  language (``language_code``), else English; cards, notes and button taps use the client
+  language.
 * **Logging**: one line per question (``QUESTION``, or ``UNANSWERED`` when the article does
-  not cover it, so ``grep UNANSWERED`` lists them); the bot token never appears in a log.
+  not cover it, so ``grep UNANSWERED`` lists them; ``INLINE`` for inline queries, which are
+  never counted as unanswered); the bot token never appears in a log.
 """
 
 from __future__ import annotations
@@ -77,7 +81,9 @@ from telegram.request import BaseRequest
 from bot import texts
 from bot.config import Settings
 from bot.knowledge import Fact, KnowledgeError
+from bot.language import choose_language
 from bot.logsetup import RedactingFilter, configure_logging
+from bot.matcher import Verdict
 from bot.ratelimit import Decision, RateLimiter
 from bot.reloading import KnowledgeHolder, ReloadFailure
 from bot.replies import (
@@ -244,9 +250,9 @@ NON_TEXT: Final = (
 # Rendering helpers
 
 
-def button_label(fact: Fact) -> str:
+def button_label(fact: Fact, language: str = "en") -> str:
     """A suggestion button's text: the fact's first phrasing, at most 64 characters."""
-    label = " ".join(suggestion_label(fact).split())
+    label = " ".join(suggestion_label(fact, language).split())
     return label if len(label) <= MAX_BUTTON_LABEL else label[: MAX_BUTTON_LABEL - 1] + "…"
 
 
@@ -272,12 +278,15 @@ def fact_for_callback(engine: Engine, data: str) -> Fact | None:
     return None
 
 
-def keyboard(facts: Sequence[Fact]) -> InlineKeyboardMarkup | None:
+def keyboard(facts: Sequence[Fact], language: str = "en") -> InlineKeyboardMarkup | None:
     """One button per suggested fact, one per row; None when there is nothing to offer."""
     if not facts:
         return None
     return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(button_label(f), callback_data=callback_data(f))] for f in facts]
+        [
+            [InlineKeyboardButton(button_label(f, language), callback_data=callback_data(f))]
+            for f in facts
+        ]
     )
 
 
@@ -305,7 +314,18 @@ async def _send(message: Message, text: str, markup: InlineKeyboardMarkup | None
 
 
 async def _send_card(message: Message, card: Card) -> None:
-    await _send(message, card.html(), keyboard(card.suggestions))
+    await _send(message, card.html(), keyboard(card.suggestions, card.language))
+
+
+def _language_hint(update: Update) -> str | None:
+    """The user's Telegram client language (``language_code``), if known."""
+    user = update.effective_user
+    return user.language_code if user is not None else None
+
+
+def _ui_language(update: Update) -> str:
+    """The language for fixed texts and cards: the client's, else English."""
+    return choose_language("", _language_hint(update))
 
 
 def _chat_type(update: Update) -> str:
@@ -319,14 +339,18 @@ def _user_id(update: Update) -> int | None:
 
 
 def _unanswered(reply: Reply) -> bool:
-    return reply.fact is None and reply.verdict.value != "smalltalk"
+    return reply.fact is None and reply.verdict is not Verdict.SMALLTALK
 
 
 def log_question(update: Update, reply: Reply, started: float, *, via: str = "message") -> None:
-    """The one log line per question; unanswered ones start with ``UNANSWERED``."""
-    marker = "UNANSWERED" if _unanswered(reply) else "QUESTION"
+    """The one log line per question; unanswered ones start with ``UNANSWERED``.
+
+    Inline queries arrive while the user is still typing, so they are logged as ``INLINE``
+    and never count as unanswered (half-typed questions would flood the editor's list).
+    """
+    marker = "INLINE" if via == "inline" else ("UNANSWERED" if _unanswered(reply) else "QUESTION")
     latency_ms = round((time.perf_counter() - started) * 1000)
-    line = "%s chat=%s user=%s via=%s fact=%s verdict=%s score=%.1f latency_ms=%d"
+    line = "%s chat=%s user=%s via=%s fact=%s verdict=%s score=%.1f latency_ms=%d lang=%s"
     args: list[object] = [
         marker,
         _chat_type(update),
@@ -336,6 +360,7 @@ def log_question(update: Update, reply: Reply, started: float, *, via: str = "me
         reply.verdict.value,
         reply.score,
         latency_ms,
+        reply.language,
     ]
     if marker == "UNANSWERED":
         line += " question=%s"
@@ -360,6 +385,7 @@ async def record_unanswered(settings: Settings, update: Update, reply: Reply) ->
         "chat_type": _chat_type(update),
         "verdict": reply.verdict.value,
         "score": round(reply.score, 1),
+        "language": reply.language,
         "suggestions": [f.id for f in reply.suggestions],
         "knowledge_digest": reply.kb.digest[:16],
     }
@@ -380,7 +406,8 @@ async def _flood_checked(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     message = update.effective_message
     logger.info("rate limited user=%s decision=%s", user_id, decision.value)
     if decision is Decision.NOTIFY and message is not None:
-        await _send(message, html.escape(texts.RATE_LIMITED, quote=False))
+        note = texts.text("RATE_LIMITED", _ui_language(update))
+        await _send(message, html.escape(note, quote=False))
     return False
 
 
@@ -391,10 +418,10 @@ async def _answer(update: Update, context: ContextTypes.DEFAULT_TYPE, question: 
     started = time.perf_counter()
     engine = _state(context).holder.engine  # read once: the whole reply uses this version
     if not question.strip():
-        await _send_card(message, start_card(engine))
+        await _send_card(message, start_card(engine, _ui_language(update)))
         return
-    reply = reply_to(engine, question)
-    await _send(message, render_html(reply), keyboard(reply.suggestions))
+    reply = reply_to(engine, question, _language_hint(update))
+    await _send(message, render_html(reply), keyboard(reply.suggestions, reply.language))
     log_question(update, reply, started)
     await record_unanswered(_state(context).settings, update, reply)
 
@@ -424,7 +451,8 @@ async def non_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.message
     if message is None or not await _flood_checked(update, context):
         return
-    await _send(message, html.escape(texts.NON_TEXT, quote=False))
+    note = texts.text("NON_TEXT", _ui_language(update))
+    await _send(message, html.escape(note, quote=False))
 
 
 async def suggestion_tapped(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -435,7 +463,8 @@ async def suggestion_tapped(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     decision = _state(context).limiter.check(query.from_user.id)
     if decision is not Decision.ALLOW:
         logger.info("rate limited user=%s decision=%s", query.from_user.id, decision.value)
-        await query.answer(texts.RATE_LIMITED if decision is Decision.NOTIFY else None)
+        note = texts.text("RATE_LIMITED", _ui_language(update))
+        await query.answer(note if decision is Decision.NOTIFY else None)
         return
     await query.answer()
     started = time.perf_counter()
@@ -444,15 +473,16 @@ async def suggestion_tapped(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     chat_message = query.message
     if chat_message is None:  # a button on an inline-mode message: nowhere to send to
         return
+    language = _ui_language(update)
     if fact is None:
-        text = html.escape(texts.FACT_GONE, quote=False)
-        markup = keyboard(_examples(engine))
+        text = html.escape(texts.text("FACT_GONE", language), quote=False)
+        markup = keyboard(_examples(engine), language)
         logger.info("stale button user=%s data=%r", query.from_user.id, query.data)
     else:
-        reply = reply_to_fact(engine, fact.id)
+        reply = reply_to_fact(engine, fact.id, language)
         if reply is None:  # pragma: no cover - fact_for_callback found it in this engine
             return
-        text, markup = render_html(reply), keyboard(reply.suggestions)
+        text, markup = render_html(reply), keyboard(reply.suggestions, language)
         log_question(update, reply, started, via="button")
     if isinstance(chat_message, Message):
         await chat_message.reply_text(
@@ -470,12 +500,13 @@ async def stale_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         await update.callback_query.answer()
 
 
-def _article(engine: Engine, fact: Fact) -> InlineQueryResultArticle:
-    reply = reply_to_fact(engine, fact.id)
-    text = render_html(reply) if reply is not None else html.escape(fact.answer, quote=False)
+def _article(engine: Engine, fact: Fact, language: str) -> InlineQueryResultArticle:
+    reply = reply_to_fact(engine, fact.id, language)
+    answer = fact.answer_in(language)
+    text = render_html(reply) if reply is not None else html.escape(answer, quote=False)
     return InlineQueryResultArticle(
         id=fact.id if len(fact.id.encode()) <= MAX_CALLBACK_BYTES else _id_hash(fact.id),
-        title=fact.answer,
+        title=answer,
         description=" ".join(fact.quote.split()),
         input_message_content=InputTextMessageContent(text, parse_mode=ParseMode.HTML),
     )
@@ -490,23 +521,25 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     engine = _state(context).holder.engine  # read once: the whole reply uses this version
     question = query.query.strip()
     facts: list[Fact] = []
+    language = _ui_language(update)
     if not question:
         facts.extend(_examples(engine))
     else:
-        reply = reply_to(engine, question)
+        reply = reply_to(engine, question, _language_hint(update))
+        language = reply.language
         if reply.fact is not None:
             facts.append(reply.fact)
         facts.extend(f for f in reply.suggestions if f not in facts)
         log_question(update, reply, started, via="inline")
-    await query.answer(
-        [_article(engine, f) for f in facts], cache_time=INLINE_CACHE_SECONDS, is_personal=False
-    )
+    results = [_article(engine, f, language) for f in facts]
+    await query.answer(results, cache_time=INLINE_CACHE_SECONDS, is_personal=False)
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Greet: what the bot knows, with example questions as buttons."""
     if update.message is not None:
-        await _send_card(update.message, start_card(_state(context).holder.engine))
+        engine = _state(context).holder.engine
+        await _send_card(update.message, start_card(engine, _ui_language(update)))
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -515,19 +548,22 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         return
     state = _state(context)
     admin = bool(state.admin_filter.check_update(update))
-    await _send_card(update.message, help_card(state.holder.engine, admin=admin))
+    card = help_card(state.holder.engine, admin=admin, language=_ui_language(update))
+    await _send_card(update.message, card)
 
 
 async def topics(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Everything the bot can answer, as buttons."""
     if update.message is not None:
-        await _send_card(update.message, topics_card(_state(context).holder.engine))
+        engine = _state(context).holder.engine
+        await _send_card(update.message, topics_card(engine, _ui_language(update)))
 
 
 async def source(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """The article's title, outlet, author and date."""
     if update.message is not None:
-        await _send_card(update.message, source_card(_state(context).holder.engine))
+        engine = _state(context).holder.engine
+        await _send_card(update.message, source_card(engine, _ui_language(update)))
 
 
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -563,7 +599,10 @@ async def refuse_reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         getattr(origin, "type", None),
         message.sender_chat.id if message.sender_chat else None,
     )
-    await message.reply_text(texts.NOT_ADMIN, do_quote=message.chat.type != ChatType.PRIVATE)
+    await message.reply_text(
+        texts.text("NOT_ADMIN", _ui_language(update)),
+        do_quote=message.chat.type != ChatType.PRIVATE,
+    )
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -583,7 +622,8 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
             exc_info=context.error,
         )
         if chat_id is not None:
-            await context.bot.send_message(chat_id, texts.ERROR)
+            language = _ui_language(update) if isinstance(update, Update) else "en"
+            await context.bot.send_message(chat_id, texts.text("ERROR", language))
     except Exception:
         with contextlib.suppress(Exception):  # logging itself broken: nothing left to do
             logger.exception("the error handler failed too")
