@@ -283,17 +283,6 @@ def test_unreadable_article_is_refused(tmp_path: Path, monkeypatch: pytest.Monke
     assert f"{article}: cannot read article: Permission denied" in str(error)
 
 
-@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root reads any file")
-def test_article_without_read_permission_is_refused(tmp_path: Path) -> None:
-    article = tmp_path / "article.txt"
-    article.write_bytes(ARTICLE.read_bytes())
-    article.chmod(0)
-    try:
-        assert "cannot read article" in str(_refusal(FACTS, article))
-    finally:
-        article.chmod(0o600)
-
-
 @pytest.mark.parametrize(
     ("content", "message"),
     [
