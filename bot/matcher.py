@@ -47,6 +47,7 @@ class MatchSettings:
     number_penalty: float = 0.5
     unexplained_penalty: float = 0.6
     unknown_word_penalty: float = 0.85
+    min_phrasing_weight: float = 2.5
     smalltalk_threshold: float = 88.0
     suggestion_floor: float = 20.0
     max_suggestions: int = 3
@@ -101,7 +102,7 @@ class Index:
                     out.append(vid)
             return tuple(out)
 
-        raw_entries: list[tuple[int, tuple[int, ...]]] = []
+        raw_entries: list[tuple[int, tuple[int, ...], str]] = []
         fact_words: list[set[int]] = []
         asked_words: list[set[int]] = []
         for index, fact in enumerate(kb.facts):
@@ -109,7 +110,7 @@ class Index:
             for text in (*fact.questions, *fact.keywords):
                 entry = ids(self.content(text))
                 if entry:
-                    raw_entries.append((index, entry))
+                    raw_entries.append((index, entry, " ".join(self.tokens(text))))
                     words.update(entry)
             asked_words.append(set(words))
             for text in (fact.answer, fact.quote, *fact.answers.values()):
@@ -118,7 +119,7 @@ class Index:
         for text in kb.unanswerable:
             entry = ids(self.content(text))
             if entry:
-                raw_entries.append((_NEGATIVE, entry))
+                raw_entries.append((_NEGATIVE, entry, " ".join(self.tokens(text))))
 
         self.vocab: list[str] = list(vocab)
         self.vocab_ids = vocab
@@ -130,10 +131,19 @@ class Index:
         self.idf: list[float] = [1.0 + math.log(facts / max(d, 1)) for d in df]
         self.max_weight = 1.0 + math.log(facts)
         self.unknown_weight = self.settings.unknown_word_weight * self.max_weight
-        self.entries: list[_Entry] = [
-            _Entry(owner, frozenset(words), sum(self.idf[v] for v in words))
-            for owner, words in raw_entries
-        ]
+        # A phrasing left with only common words once stopwords go ("What is the article
+        # about?" -> "what") would match any question with that word; such phrasings match
+        # only as a whole sentence.
+        self.entries: list[_Entry] = []
+        self.whole_texts: list[str] = []
+        self.whole_owners: list[int] = []
+        for owner, entry_words, whole in raw_entries:
+            weight = sum(self.idf[v] for v in entry_words)
+            if weight < self.settings.min_phrasing_weight:
+                self.whole_texts.append(whole)
+                self.whole_owners.append(owner)
+            else:
+                self.entries.append(_Entry(owner, frozenset(entry_words), weight))
         self.postings: list[list[int]] = [[] for _ in vocab]
         for eid, built in enumerate(self.entries):
             for vid in built.words:
@@ -167,11 +177,13 @@ class Index:
             for token in self._names(text, acronyms=True)
             if token in vocab
         )
+        self.smalltalk_words: set[str] = set()
         self.smalltalk_texts: list[str] = []
         self.smalltalk_intents: list[str] = []
         for intent, phrasings in kb.chit_chat.items():
             for text in phrasings:
-                self.smalltalk_texts.append(" ".join(self.tokens(text)))
+                self.smalltalk_texts.append(" ".join(normalise(text)))
+                self.smalltalk_words.update(self.tokens(text))
                 self.smalltalk_intents.append(intent)
 
     def tokens(self, text: str) -> list[str]:
@@ -213,17 +225,24 @@ class Index:
             sim * 100 < found[1] for _, sim in self._word_matches(token)
         )
 
-    def smalltalk(self, tokens: list[str]) -> tuple[str | None, float]:
-        """The chit-chat intent the whole message amounts to, if any, and its score."""
-        if not self.smalltalk_texts or not tokens:
+    def smalltalk(self, question: str) -> tuple[str | None, float]:
+        """The chit-chat intent the whole message amounts to, if any, and its score.
+
+        Small talk is compared word for word, before aliases: "help" must stay "help"
+        even where the knowledge file maps it to "support" for the facts.
+        """
+        raw = normalise(question)
+        if not self.smalltalk_texts or not raw:
             return None, 0.0
-        content = [t for t in tokens if t not in self.stopwords]
+        content = [t for t in raw if t not in self.stopwords]
         # A message with no word of the article may wrap small talk in extra words
         # ("great answer, thanks"); one that names the article's words may not.
-        about_article = any(t in self.fact_vocab for t in content)
+        about_article = any(
+            t in self.fact_vocab and t not in self.smalltalk_words for t in self.tokens(question)
+        )
         scorer = fuzz.ratio if about_article else fuzz.token_set_ratio
         best_intent, best_score = None, 0.0
-        for text in (" ".join(tokens), " ".join(content)):
+        for text in (" ".join(raw), " ".join(content)):
             if not text:
                 continue
             found = process.extractOne(text, self.smalltalk_texts, scorer=scorer)
@@ -245,15 +264,31 @@ class Index:
                     names.update(self.tokens(word))
         return names
 
-    def score_facts(self, question: str) -> tuple[list[float], float]:
-        """Score every fact and the best negative example for ``question``."""
+    def score_facts(self, question: str) -> tuple[list[float], list[float], float]:
+        """Score every fact (with and without credit from its other texts) and the best
+        negative example for ``question``."""
         s = self.settings
         tokens = self.tokens(question)
         content = [t for t in tokens if t not in self.stopwords and not self._misspelt_stopword(t)]
         unique = list(dict.fromkeys(content))[:MAX_QUERY_TOKENS]
         fact_scores = [0.0] * len(self.kb.facts)
+        plain_scores = [0.0] * len(self.kb.facts)
+        negative = 0.0
+        if self.whole_texts and tokens:
+            found = process.extractOne(
+                " ".join(tokens),
+                self.whole_texts,
+                scorer=fuzz.ratio,
+                score_cutoff=self.settings.smalltalk_threshold,
+            )
+            if found is not None:
+                owner = self.whole_owners[found[2]]
+                if owner == _NEGATIVE:
+                    negative = float(found[1])
+                else:
+                    fact_scores[owner] = plain_scores[owner] = float(found[1])
         if not unique:
-            return fact_scores, 0.0
+            return fact_scores, plain_scores, negative
 
         weights: list[float] = []
         # Per question word: the score factor when a fact leaves it unexplained. A name (one
@@ -284,7 +319,6 @@ class Index:
             candidates.update(rarest[:MAX_CANDIDATES_PER_WORD])
         total = sum(weights)
         numbers = [t for t in unique if is_number(t)]
-        negative = 0.0
         alpha = s.question_weight
         no_credit: dict[int, float] = {}
         for eid in candidates:
@@ -292,7 +326,9 @@ class Index:
             words = entry.words
             credits = self.fact_credit[entry.owner] if entry.owner != _NEGATIVE else no_credit
             covered = 0.0
+            covered_own = 0.0
             factor = 1.0
+            factor_own = 1.0
             matched: dict[int, float] = {}
             for qi, matches in enumerate(all_matches):
                 own = 0.0
@@ -309,39 +345,54 @@ class Index:
                             elsewhere = sim * credit
                 best = max(own, elsewhere)
                 covered += weights[qi] * best
+                covered_own += weights[qi] * own
                 if best == 0.0:
                     factor *= penalties[qi]
+                if own == 0.0:
+                    factor_own *= penalties[qi]
             if not matched:
                 continue
-            q_cov = covered / total
-            p_cov = sum(self.idf[v] * sim for v, sim in matched.items()) / entry.weight
-            score = 100.0 * factor * (q_cov**alpha) * (min(p_cov, 1.0) ** (1.0 - alpha))
+            p_cov = min(1.0, sum(self.idf[v] * sim for v, sim in matched.items()) / entry.weight)
+            p_part = p_cov ** (1.0 - alpha)
+            score = 100.0 * factor * ((covered / total) ** alpha) * p_part
             if entry.owner == _NEGATIVE:
                 negative = max(negative, score)
                 continue
+            # The same without credit from the fact's other texts: what a negative example,
+            # which has no such credit, is compared with.
+            plain = 100.0 * factor_own * ((covered_own / total) ** alpha) * p_part
             missing = sum(1 for n in numbers if n not in self.fact_numbers[entry.owner])
             score *= s.number_penalty**missing
-            if score > fact_scores[entry.owner]:
-                fact_scores[entry.owner] = score
-        return fact_scores, negative
+            plain *= s.number_penalty**missing
+            owner = entry.owner
+            if score > fact_scores[owner]:
+                fact_scores[owner] = score
+            if plain > plain_scores[owner]:
+                plain_scores[owner] = plain
+        return fact_scores, plain_scores, negative
 
     def match(self, question: str) -> Match:
         """Decide how to reply to ``question``: a fact, an uncertain fact, small talk or none."""
         s = self.settings
-        intent, talk = self.smalltalk(self.tokens(question))
-        scores, negative = self.score_facts(question)
-        ranking = tuple(
-            sorted(
-                ((fact, score) for fact, score in zip(self.kb.facts, scores, strict=True)),
-                key=lambda pair: -pair[1],
-            )
-        )
+        intent, talk = self.smalltalk(question)
+        scores, plain, negative = self.score_facts(question)
+        order = sorted(range(len(scores)), key=lambda i: -scores[i])
+        ranking = tuple((self.kb.facts[i], scores[i]) for i in order)
         best_fact, best = ranking[0] if ranking else (None, 0.0)
+        # A negative example that explains the question as well as the fact's own phrasings
+        # do means the question asks for something next to the fact, not the fact.
+        rival = max(best if not order else plain[order[0]], 1e-9)
         second = ranking[1][1] if len(ranking) > 1 else 0.0
         margin = best - second
-        if intent is not None and talk >= s.smalltalk_threshold and talk >= best:
+        # Small talk wins over a fact it beats, or over one not good enough to answer
+        # outright; "thanks! who met whom?" still gets its fact.
+        if (
+            intent is not None
+            and talk >= s.smalltalk_threshold
+            and (talk > best or best < s.answer_threshold)
+        ):
             return Match(Verdict.SMALLTALK, None, round(talk, 1), 0.0, ranking, intent)
-        if best_fact is None or best < s.uncertain_threshold or negative >= best:
+        if best_fact is None or best < s.uncertain_threshold or negative >= rival:
             return Match(Verdict.NO_ANSWER, None, round(best, 1), round(margin, 1), ranking)
         confident = best >= s.answer_threshold and margin >= s.min_margin
         verdict = Verdict.ANSWER if confident else Verdict.UNCERTAIN
