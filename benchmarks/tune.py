@@ -23,16 +23,16 @@ from bot.replies import Engine
 
 BARS = {"answerable": 0.97, "near_miss": 0.90, "off_topic": 0.98, "chit_chat": 0.98}
 GRID = {
-    "question_weight": [0.6, 0.75],
-    "fact_word_credit": [0.4, 0.6],
-    "sibling_word_credit": [0.9],
-    "unexplained_penalty": [0.3, 0.45, 0.6],
-    "unknown_word_penalty": [0.6, 0.75, 0.9],
-    "unknown_word_weight": [0.6, 1.0],
+    "question_weight": [0.65, 0.75],
+    "fact_word_credit": [0.3, 0.5],
+    "sibling_word_credit": [0.6, 0.8, 0.9],
+    "unexplained_penalty": [0.35, 0.5],
+    "unknown_word_penalty": [0.65, 0.8],
+    "unknown_word_weight": [0.4, 0.7],
 }
 THRESHOLDS = {
-    "answer_threshold": [55, 60, 65, 70, 75],
-    "uncertain_threshold": [45, 50, 55, 60, 65, 70],
+    "answer_threshold": [50, 55, 60, 65, 70],
+    "uncertain_threshold": [45, 50, 55, 60, 65],
     "min_margin": [0, 3, 6],
 }
 
@@ -54,7 +54,7 @@ def objective(r: dict[str, float]) -> tuple[float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("questions")
+    parser.add_argument("questions", nargs="+")
     parser.add_argument("--holdout")
     parser.add_argument("--config", default="config/bot.yaml")
     parser.add_argument("--top", type=int, default=8)
@@ -62,7 +62,7 @@ def main() -> None:
     settings = load_settings(Path(args.config))
     kb = load_knowledge(settings.facts, settings.article)
     ids = [f.id for f in kb.facts]
-    cases = load_cases(Path(args.questions), ids)
+    cases = [case for path in args.questions for case in load_cases(Path(path), ids)]
     holdout = load_cases(Path(args.holdout), ids) if args.holdout else None
     results = []
     base = settings.matching

@@ -26,6 +26,7 @@ from bot.knowledge import Fact, KnowledgeBase
 from bot.normalise import MAX_QUESTION_CHARS, build_alias_table, is_number, normalise
 
 _SENTENCE = re.compile(r"[.!?\n]+")
+_EXACT = 95.0
 MAX_CANDIDATES_PER_WORD = 5_000
 MAX_QUERY_TOKENS = 32
 """Content words of a question beyond this many are ignored (bounds the cost of a message)."""
@@ -225,7 +226,7 @@ class Index:
             sim * 100 < found[1] for _, sim in self._word_matches(token)
         )
 
-    def smalltalk(self, question: str) -> tuple[str | None, float]:
+    def smalltalk(self, question: str) -> tuple[str | None, float, bool]:
         """The chit-chat intent the whole message amounts to, if any, and its score.
 
         Small talk is compared word for word, before aliases: "help" must stay "help"
@@ -233,7 +234,7 @@ class Index:
         """
         raw = normalise(question)
         if not self.smalltalk_texts or not raw:
-            return None, 0.0
+            return None, 0.0, False
         content = [t for t in raw if t not in self.stopwords]
         # A message with no word of the article may wrap small talk in extra words
         # ("great answer, thanks"); one that names the article's words may not.
@@ -248,7 +249,9 @@ class Index:
             found = process.extractOne(text, self.smalltalk_texts, scorer=scorer)
             if found is not None and found[1] > best_score:
                 best_intent, best_score = self.smalltalk_intents[found[2]], float(found[1])
-        return best_intent, best_score
+        whole = process.extractOne(" ".join(raw), self.smalltalk_texts, scorer=fuzz.ratio)
+        exact = whole is not None and whole[1] >= _EXACT
+        return best_intent, best_score, exact
 
     def _names(self, text: str, acronyms: bool = False) -> set[str]:
         """Folded tokens of words written with a capital inside a sentence (likely names).
@@ -374,7 +377,7 @@ class Index:
     def match(self, question: str) -> Match:
         """Decide how to reply to ``question``: a fact, an uncertain fact, small talk or none."""
         s = self.settings
-        intent, talk = self.smalltalk(question)
+        intent, talk, exact = self.smalltalk(question)
         scores, plain, negative = self.score_facts(question)
         order = sorted(range(len(scores)), key=lambda i: -scores[i])
         ranking = tuple((self.kb.facts[i], scores[i]) for i in order)
@@ -384,12 +387,13 @@ class Index:
         rival = max(best if not order else plain[order[0]], 1e-9)
         second = ranking[1][1] if len(ranking) > 1 else 0.0
         margin = best - second
-        # Small talk wins over a fact it beats, or over one not good enough to answer
-        # outright; "thanks! who met whom?" still gets its fact.
+        # Small talk wins when the whole message is a chit-chat phrase, or over a fact it
+        # beats or that is not good enough to answer outright; "thanks! who met whom?" still
+        # gets its fact.
         if (
             intent is not None
             and talk >= s.smalltalk_threshold
-            and (talk > best or best < s.answer_threshold)
+            and (exact or talk > best or best < s.answer_threshold)
         ):
             return Match(Verdict.SMALLTALK, None, round(talk, 1), 0.0, ranking, intent)
         if best_fact is None or best < s.uncertain_threshold or negative >= rival:
