@@ -105,6 +105,8 @@ def _matching(raw: dict[str, Any]) -> MatchSettings:
         "number_penalty",
         "unexplained_penalty",
         "unknown_word_penalty",
+        "prefix_share",
+        "prefix_similarity",
     ):
         if getattr(settings, name) > 1:
             raise ConfigError(f"matching.{name} must be between 0 and 1")

@@ -27,6 +27,8 @@ from bot.normalise import MAX_QUESTION_CHARS, build_alias_table, is_number, norm
 
 _SENTENCE = re.compile(r"[.!?\n]+")
 _EXACT = 95.0
+_PREFIX = 5
+_CACHE_SIZE = 50_000
 MAX_CANDIDATES_PER_WORD = 5_000
 MAX_QUERY_TOKENS = 32
 """Content words of a question beyond this many are ignored (bounds the cost of a message)."""
@@ -49,6 +51,8 @@ class MatchSettings:
     unexplained_penalty: float = 0.6
     unknown_word_penalty: float = 0.85
     min_phrasing_weight: float = 2.5
+    prefix_share: float = 0.75
+    prefix_similarity: float = 0.85
     smalltalk_threshold: float = 88.0
     suggestion_floor: float = 20.0
     max_suggestions: int = 3
@@ -124,6 +128,11 @@ class Index:
 
         self.vocab: list[str] = list(vocab)
         self.vocab_ids = vocab
+        self.prefix_index: dict[str, list[int]] = {}
+        for token, vid in vocab.items():
+            if len(token) >= _PREFIX and not is_number(token):
+                self.prefix_index.setdefault(token[:_PREFIX], []).append(vid)
+        self._match_cache: dict[str, list[tuple[int, float]]] = {}
         facts = max(len(kb.facts), 1)
         df = [0] * len(vocab)
         for words in fact_words:
@@ -201,6 +210,9 @@ class Index:
         exact = self.vocab_ids.get(token)
         if is_number(token) or len(token) < 4:
             return [] if exact is None else [(exact, 1.0)]
+        cached = self._match_cache.get(token)
+        if cached is not None:
+            return cached
         found = process.extract(
             token,
             self.vocab,
@@ -208,9 +220,24 @@ class Index:
             score_cutoff=self.settings.token_cutoff,
             limit=8,
         )
-        matches = [(vid, score / 100.0) for _, score, vid in found]
-        if exact is not None and all(vid != exact for vid, _ in matches):
-            matches.append((exact, 1.0))
+        best = {vid: score / 100.0 for _, score, vid in found}
+        if exact is not None:
+            best[exact] = 1.0
+        # Inflected forms share a long beginning ("товарооборота", "ticaretin"): a common
+        # prefix of most of the shorter word counts as the same word, a little less surely.
+        if len(token) >= _PREFIX:
+            for vid in self.prefix_index.get(token[:_PREFIX], ()):
+                word = self.vocab[vid]
+                shorter = min(len(word), len(token))
+                common = _PREFIX
+                while common < shorter and word[common] == token[common]:
+                    common += 1
+                if common >= shorter * self.settings.prefix_share:
+                    best[vid] = max(best.get(vid, 0.0), self.settings.prefix_similarity)
+        matches = sorted(best.items(), key=lambda pair: -pair[1])[:8]
+        if len(self._match_cache) > _CACHE_SIZE:
+            self._match_cache.clear()
+        self._match_cache[token] = matches
         return matches
 
     def _misspelt_stopword(self, token: str) -> bool:
@@ -267,15 +294,13 @@ class Index:
                     names.update(self.tokens(word))
         return names
 
-    def score_facts(self, question: str) -> tuple[list[float], list[float], float]:
-        """Score every fact (with and without credit from its other texts) and the best
-        negative example for ``question``."""
+    def score_facts(self, question: str) -> tuple[list[float], float]:
+        """Score every fact and the best negative example for ``question``."""
         s = self.settings
         tokens = self.tokens(question)
         content = [t for t in tokens if t not in self.stopwords and not self._misspelt_stopword(t)]
         unique = list(dict.fromkeys(content))[:MAX_QUERY_TOKENS]
         fact_scores = [0.0] * len(self.kb.facts)
-        plain_scores = [0.0] * len(self.kb.facts)
         negative = 0.0
         if self.whole_texts and tokens:
             found = process.extractOne(
@@ -289,9 +314,9 @@ class Index:
                 if owner == _NEGATIVE:
                     negative = float(found[1])
                 else:
-                    fact_scores[owner] = plain_scores[owner] = float(found[1])
+                    fact_scores[owner] = float(found[1])
         if not unique:
-            return fact_scores, plain_scores, negative
+            return fact_scores, negative
 
         weights: list[float] = []
         # Per question word: the score factor when a fact leaves it unexplained. A name (one
@@ -320,71 +345,75 @@ class Index:
                     rarest = posting
         if not candidates and rarest is not None:
             candidates.update(rarest[:MAX_CANDIDATES_PER_WORD])
-        total = sum(weights)
         numbers = [t for t in unique if is_number(t)]
-        alpha = s.question_weight
-        no_credit: dict[int, float] = {}
+        negatives: list[_Entry] = []
         for eid in candidates:
             entry = self.entries[eid]
-            words = entry.words
-            credits = self.fact_credit[entry.owner] if entry.owner != _NEGATIVE else no_credit
-            covered = 0.0
-            covered_own = 0.0
-            factor = 1.0
-            factor_own = 1.0
-            matched: dict[int, float] = {}
-            for qi, matches in enumerate(all_matches):
-                own = 0.0
-                elsewhere = 0.0
-                for vid, sim in matches:
-                    if vid in words:
-                        if sim > own:
-                            own = sim
-                        if matched.get(vid, 0.0) < sim:
-                            matched[vid] = sim
-                    else:
-                        credit = credits.get(vid)
-                        if credit is not None and sim * credit > elsewhere:
-                            elsewhere = sim * credit
-                best = max(own, elsewhere)
-                covered += weights[qi] * best
-                covered_own += weights[qi] * own
-                if best == 0.0:
-                    factor *= penalties[qi]
-                if own == 0.0:
-                    factor_own *= penalties[qi]
-            if not matched:
-                continue
-            p_cov = min(1.0, sum(self.idf[v] * sim for v, sim in matched.items()) / entry.weight)
-            p_part = p_cov ** (1.0 - alpha)
-            score = 100.0 * factor * ((covered / total) ** alpha) * p_part
             if entry.owner == _NEGATIVE:
-                negative = max(negative, score)
+                negatives.append(entry)
                 continue
-            # The same without credit from the fact's other texts: what a negative example,
-            # which has no such credit, is compared with.
-            plain = 100.0 * factor_own * ((covered_own / total) ** alpha) * p_part
+            score = self._entry_score(
+                entry, self.fact_credit[entry.owner], all_matches, weights, penalties
+            )
             missing = sum(1 for n in numbers if n not in self.fact_numbers[entry.owner])
             score *= s.number_penalty**missing
-            plain *= s.number_penalty**missing
-            owner = entry.owner
-            if score > fact_scores[owner]:
-                fact_scores[owner] = score
-            if plain > plain_scores[owner]:
-                plain_scores[owner] = plain
-        return fact_scores, plain_scores, negative
+            if score > fact_scores[entry.owner]:
+                fact_scores[entry.owner] = score
+        if negatives:
+            # A negative example is read with the best fact's words as its own: it is that
+            # fact's question with one thing changed, so only the change should decide.
+            top = max(range(len(fact_scores)), key=fact_scores.__getitem__)
+            credits = self.fact_credit[top] if fact_scores[top] > 0 else {}
+            for entry in negatives:
+                score = self._entry_score(entry, credits, all_matches, weights, penalties)
+                negative = max(negative, score)
+        return fact_scores, negative
+
+    def _entry_score(
+        self,
+        entry: _Entry,
+        credits: dict[int, float],
+        all_matches: list[list[tuple[int, float]]],
+        weights: list[float],
+        penalties: list[float],
+    ) -> float:
+        """How well one phrasing fits the question, 0-100 (coverage both ways, penalties)."""
+        alpha = self.settings.question_weight
+        words = entry.words
+        covered = 0.0
+        factor = 1.0
+        matched: dict[int, float] = {}
+        for qi, matches in enumerate(all_matches):
+            own = 0.0
+            elsewhere = 0.0
+            for vid, sim in matches:
+                if vid in words:
+                    if sim > own:
+                        own = sim
+                    if matched.get(vid, 0.0) < sim:
+                        matched[vid] = sim
+                else:
+                    credit = credits.get(vid)
+                    if credit is not None and sim * credit > elsewhere:
+                        elsewhere = sim * credit
+            best = max(own, elsewhere)
+            covered += weights[qi] * best
+            if best == 0.0:
+                factor *= penalties[qi]
+        if not matched:
+            return 0.0
+        p_cov = min(1.0, sum(self.idf[v] * sim for v, sim in matched.items()) / entry.weight)
+        total = sum(weights)
+        return float(100.0 * factor * ((covered / total) ** alpha) * (p_cov ** (1.0 - alpha)))
 
     def match(self, question: str) -> Match:
         """Decide how to reply to ``question``: a fact, an uncertain fact, small talk or none."""
         s = self.settings
         intent, talk, exact = self.smalltalk(question)
-        scores, plain, negative = self.score_facts(question)
+        scores, negative = self.score_facts(question)
         order = sorted(range(len(scores)), key=lambda i: -scores[i])
         ranking = tuple((self.kb.facts[i], scores[i]) for i in order)
         best_fact, best = ranking[0] if ranking else (None, 0.0)
-        # A negative example that explains the question as well as the fact's own phrasings
-        # do means the question asks for something next to the fact, not the fact.
-        rival = max(best if not order else plain[order[0]], 1e-9)
         second = ranking[1][1] if len(ranking) > 1 else 0.0
         margin = best - second
         # Small talk wins when the whole message is a chit-chat phrase, or over a fact it
@@ -396,7 +425,7 @@ class Index:
             and (exact or talk > best or best < s.answer_threshold)
         ):
             return Match(Verdict.SMALLTALK, None, round(talk, 1), 0.0, ranking, intent)
-        if best_fact is None or best < s.uncertain_threshold or negative >= rival:
+        if best_fact is None or best < s.uncertain_threshold or negative >= best:
             return Match(Verdict.NO_ANSWER, None, round(best, 1), round(margin, 1), ranking)
         confident = best >= s.answer_threshold and margin >= s.min_margin
         verdict = Verdict.ANSWER if confident else Verdict.UNCERTAIN
