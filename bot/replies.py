@@ -188,15 +188,14 @@ class Card:
         )
 
 
-COMMANDS: tuple[tuple[str, str], ...] = (
-    ("start", "What this bot knows, with example questions"),
-    ("help", "How to ask, and every command"),
-    ("topics", "Everything the bot can answer"),
-    ("source", "The article: title, outlet, author, date"),
-)
-ADMIN_COMMANDS: tuple[tuple[str, str], ...] = (
-    ("reload", "Re-read and validate the knowledge file (admins only)"),
-)
+COMMANDS: tuple[str, ...] = ("start", "help", "topics", "source")
+ADMIN_COMMANDS: tuple[str, ...] = ("reload",)
+
+
+def command_menu(language: str = "en", admin: bool = False) -> tuple[tuple[str, str], ...]:
+    """(command, description) pairs for the command menu and /help, in ``language``."""
+    names = COMMANDS + (ADMIN_COMMANDS if admin else ())
+    return tuple((name, texts.text(f"CMD_{name.upper()}", language)) for name in names)
 
 
 def _examples(engine: Engine) -> tuple[Fact, ...]:
@@ -220,7 +219,7 @@ def start_card(engine: Engine, language: str = "en") -> Card:
 
 def help_card(engine: Engine, admin: bool = False, language: str = "en") -> Card:
     """How to use the bot and every command."""
-    commands = COMMANDS + (ADMIN_COMMANDS if admin else ())
+    commands = command_menu(language, admin)
     return Card(
         texts.text("HELP_TITLE", language),
         (
@@ -249,12 +248,13 @@ def topics_card(engine: Engine, language: str = "en") -> Card:
 def source_card(engine: Engine, language: str = "en") -> Card:
     """Title, outlet, author and date of the article."""
     source = engine.kb.source
+    title, outlet, author, date, link = texts.text("SOURCE_FIELDS", language).split("|")
     lines = [
-        f"Title: {source.title}",
-        f"Outlet: {source.outlet}",
-        f"Author: {source.author}",
-        f"Date: {source.date}",
+        f"{title}: {source.title}",
+        f"{outlet}: {source.outlet}",
+        f"{author}: {source.author}",
+        f"{date}: {source.date}",
     ]
     if source.url:
-        lines.append(f"Link: {source.url}")
+        lines.append(f"{link}: {source.url}")
     return Card(texts.text("SOURCE_TITLE", language), tuple(lines), (), language)

@@ -81,17 +81,16 @@ from telegram.request import BaseRequest
 from bot import texts
 from bot.config import Settings
 from bot.knowledge import Fact, KnowledgeError
-from bot.language import choose_language
+from bot.language import LANGUAGES, choose_language
 from bot.logsetup import RedactingFilter, configure_logging
 from bot.matcher import Verdict
 from bot.ratelimit import Decision, RateLimiter
 from bot.reloading import KnowledgeHolder, ReloadFailure
 from bot.replies import (
-    ADMIN_COMMANDS,
-    COMMANDS,
     Card,
     Engine,
     Reply,
+    command_menu,
     help_card,
     render_html,
     reply_to,
@@ -666,12 +665,17 @@ async def post_init(application: TelegramApp) -> None:
     """Publish the command menus and start the file watcher (``telegram.auto_reload``)."""
     state: BotState = application.bot_data[STATE_KEY]
     bot = application.bot
-    public = [BotCommand(name, description) for name, description in COMMANDS]
-    admin = public + [BotCommand(name, description) for name, description in ADMIN_COMMANDS]
-    try:
-        await bot.set_my_commands(public, scope=BotCommandScopeDefault())
-    except TelegramError as exc:
-        logger.warning("could not set the command menu: %s", exc)
+    public = [BotCommand(name, description) for name, description in command_menu()]
+    admin = [BotCommand(name, description) for name, description in command_menu(admin=True)]
+    # Telegram shows users the menu of their client's language, English otherwise.
+    for language in (None, *(code for code in LANGUAGES if code != "en")):
+        menu = public if language is None else [
+            BotCommand(name, description) for name, description in command_menu(language)
+        ]
+        try:
+            await bot.set_my_commands(menu, scope=BotCommandScopeDefault(), language_code=language)
+        except TelegramError as exc:
+            logger.warning("could not set the command menu (%s): %s", language or "default", exc)
     for admin_id in sorted(state.settings.telegram.admins):
         try:
             await bot.set_my_commands(admin, scope=BotCommandScopeChat(chat_id=admin_id))

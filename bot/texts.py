@@ -42,6 +42,12 @@ HELP_GROUPS = (
 )
 TOPICS_TITLE = "I can answer {facts} questions, for example:"
 SOURCE_TITLE = "The article"
+SOURCE_FIELDS = "Title|Outlet|Author|Date|Link"
+CMD_START = "What this bot knows, with example questions"
+CMD_HELP = "How to ask, and every command"
+CMD_TOPICS = "Everything the bot can answer"
+CMD_SOURCE = "The article: title, outlet, author, date"
+CMD_RELOAD = "Re-read and validate the knowledge file (admins only)"
 
 ENGLISH: dict[str, str] = {
     name: value for name, value in globals().items() if name.isupper() and isinstance(value, str)

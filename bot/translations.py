@@ -4,6 +4,12 @@ from __future__ import annotations
 
 TRANSLATED: dict[str, dict[str, str]] = {
     "tr": {
+        "SOURCE_FIELDS": "Başlık|Yayın|Yazar|Tarih|Bağlantı",
+        "CMD_START": "Botun bildikleri ve örnek sorular",
+        "CMD_HELP": "Nasıl sorulur ve tüm komutlar",
+        "CMD_TOPICS": "Botun yanıtlayabildiği her şey",
+        "CMD_SOURCE": "Makale: başlık, yayın, yazar, tarih",
+        "CMD_RELOAD": "Bilgi dosyasını yeniden okuyup doğrula (yalnızca yöneticiler)",
         "NO_ANSWER": "Makalede bu konuda bilgi yok.",
         "NO_ANSWER_SUGGEST": "Makalede bu konuda bilgi yok. Yanıtlayabileceğim sorular şunlar:",
         "UNCERTAIN_SUGGEST": "Bunu mu kastetmediniz? Şunlardan birini deneyin:",
@@ -29,6 +35,12 @@ TRANSLATED: dict[str, dict[str, str]] = {
         "HELP_GROUPS": "",
     },
     "az": {
+        "SOURCE_FIELDS": "Başlıq|Nəşr|Müəllif|Tarix|Keçid",
+        "CMD_START": "Botun bildikləri və nümunə suallar",
+        "CMD_HELP": "Necə soruşmalı və bütün əmrlər",
+        "CMD_TOPICS": "Botun cavab verə bildiyi hər şey",
+        "CMD_SOURCE": "Məqalə: başlıq, nəşr, müəllif, tarix",
+        "CMD_RELOAD": "Bilik faylını yenidən oxu və yoxla (yalnız adminlər)",
         "NO_ANSWER": "Məqalədə bu barədə məlumat yoxdur.",
         "NO_ANSWER_SUGGEST": "Məqalədə bu barədə məlumat yoxdur. Cavab verə biləcəyim suallar bunlardır:",
         "UNCERTAIN_SUGGEST": "Bunu nəzərdə tutmurdunuz? Bunlardan birini yoxlayın:",
@@ -54,6 +66,12 @@ TRANSLATED: dict[str, dict[str, str]] = {
         "HELP_GROUPS": "",
     },
     "ru": {
+        "SOURCE_FIELDS": "Заголовок|Издание|Автор|Дата|Ссылка",
+        "CMD_START": "Что знает бот, с примерами вопросов",
+        "CMD_HELP": "Как спрашивать и все команды",
+        "CMD_TOPICS": "Всё, на что бот может ответить",
+        "CMD_SOURCE": "Статья: заголовок, издание, автор, дата",
+        "CMD_RELOAD": "Перечитать и проверить файл знаний (только для админов)",
         "NO_ANSWER": "В статье об этом не говорится.",
         "NO_ANSWER_SUGGEST": "В статье об этом не говорится. Вот на что я могу ответить:",
         "UNCERTAIN_SUGGEST": "Не то, что вы имели в виду? Попробуйте один из этих вопросов:",

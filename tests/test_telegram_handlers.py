@@ -34,9 +34,8 @@ from bot.matcher import Verdict
 from bot.ratelimit import RateLimiter
 from bot.reloading import KnowledgeHolder
 from bot.replies import (
-    ADMIN_COMMANDS,
-    COMMANDS,
     Engine,
+    command_menu,
     help_card,
     render_html,
     reply_to,
@@ -529,10 +528,22 @@ async def test_post_init_sets_command_menus_and_survives_a_failing_admin_scope(
         h.request.error_rules.append(chat_not_found)
         h.request.clear()
         await tg.post_init(h.app)
-        public = [{"command": n, "description": d} for n, d in COMMANDS]
-        admin = public + [{"command": n, "description": d} for n, d in ADMIN_COMMANDS]
+        public = [{"command": n, "description": d} for n, d in command_menu()]
+        admin = [{"command": n, "description": d} for n, d in command_menu(admin=True)]
+        localised = [
+            (
+                "setMyCommands",
+                {
+                    "commands": [{"command": n, "description": d} for n, d in command_menu(lang)],
+                    "scope": {"type": "default"},
+                    "language_code": lang,
+                },
+            )
+            for lang in ("tr", "az", "ru")
+        ]
         assert h.request.calls == [
             ("setMyCommands", {"commands": public, "scope": {"type": "default"}}),
+            *localised,
             ("setMyCommands", {"commands": admin, "scope": {"type": "chat", "chat_id": ADMIN}}),
             ("setMyCommands", {"commands": admin, "scope": {"type": "chat", "chat_id": OTHER}}),
         ]
