@@ -27,6 +27,7 @@ from bot.normalise import MAX_QUESTION_CHARS, build_alias_table, is_number, norm
 
 _SENTENCE = re.compile(r"[.!?\n]+")
 _EXACT = 95.0
+_SMALLTALK_EXTRA = 2
 _PREFIX = 5
 _CACHE_SIZE = 50_000
 MAX_CANDIDATES_PER_WORD = 5_000
@@ -274,6 +275,13 @@ class Index:
             if not text:
                 continue
             found = process.extractOne(text, self.smalltalk_texts, scorer=scorer)
+            # Wrapping allows a few extra words ("thanks a lot, bot"), not a sentence that
+            # merely contains "ok" or "thanks".
+            if found is not None and scorer is fuzz.token_set_ratio:
+                phrase = set(found[0].split())
+                extra = set(text.split()) - phrase
+                if len(extra) > max(_SMALLTALK_EXTRA, 2 * len(phrase)):
+                    found = process.extractOne(text, self.smalltalk_texts, scorer=fuzz.ratio)
             if found is not None and found[1] > best_score:
                 best_intent, best_score = self.smalltalk_intents[found[2]], float(found[1])
         whole = process.extractOne(" ".join(raw), self.smalltalk_texts, scorer=fuzz.ratio)
