@@ -147,10 +147,21 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """Start the Telegram bot."""
+    """Start the Telegram bot.
+
+    The knowledge base is loaded and validated first, before the Telegram stack is even
+    imported: a broken file is refused at once, without touching the network.
+    """
+    from bot.reloading import KnowledgeHolder  # no Telegram import
+
+    settings = _settings(args)
+    try:
+        holder = KnowledgeHolder.load(settings.facts, settings.article, settings.matching)
+    except KnowledgeError as exc:
+        raise CliError(f"knowledge base error:\n{exc}") from None
     from bot.telegram_app import run  # the Telegram stack is only needed here
 
-    return run(_settings(args))
+    return run(settings, holder)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -191,6 +202,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None:
             reconfigure(errors="replace")
+    reconfigure = getattr(sys.stdin, "reconfigure", None)
+    if reconfigure is not None:
+        # A line ends at "\n" only: by default a lone "\r" inside a line would end it too,
+        # and one input line would get two answers.
+        reconfigure(newline="\n")
     try:
         return int(args.func(args))
     except CliError as exc:

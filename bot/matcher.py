@@ -36,6 +36,30 @@ MAX_QUERY_TOKENS = 32
 _NEGATIVE = -1
 
 
+def _best_phrase(
+    text: str, choices: Sequence[str], wrapped: bool
+) -> tuple[str, float, int] | None:
+    """The choice most like ``text`` as a whole, or (``wrapped``) contained in it.
+
+    Wrapping allows a few extra words ("thanks a lot, bot", "can you tell me what this is
+    about"), never a long sentence that merely contains a short phrase; among contained
+    phrases the one covering most of the text wins.
+    """
+    found = process.extractOne(text, choices, scorer=fuzz.ratio)
+    if not wrapped:
+        return found
+    words = set(text.split())
+    for phrase, score, position in process.extract(
+        text, choices, scorer=fuzz.token_set_ratio, limit=20
+    ):
+        kept = set(phrase.split())
+        if len(words - kept) > max(_SMALLTALK_EXTRA, 2 * len(kept)):
+            continue
+        if found is None or score > found[1]:
+            found = (phrase, score, position)
+    return found
+
+
 @dataclass(frozen=True, slots=True)
 class MatchSettings:
     """Tunable thresholds; defaults chosen on the evaluation set (see README)."""
@@ -269,19 +293,11 @@ class Index:
         about_article = any(
             t in self.fact_vocab and t not in self.smalltalk_words for t in self.tokens(question)
         )
-        scorer = fuzz.ratio if about_article else fuzz.token_set_ratio
         best_intent, best_score = None, 0.0
         for text in (" ".join(raw), " ".join(content)):
             if not text:
                 continue
-            found = process.extractOne(text, self.smalltalk_texts, scorer=scorer)
-            # Wrapping allows a few extra words ("thanks a lot, bot"), not a sentence that
-            # merely contains "ok" or "thanks".
-            if found is not None and scorer is fuzz.token_set_ratio:
-                phrase = set(found[0].split())
-                extra = set(text.split()) - phrase
-                if len(extra) > max(_SMALLTALK_EXTRA, 2 * len(phrase)):
-                    found = process.extractOne(text, self.smalltalk_texts, scorer=fuzz.ratio)
+            found = _best_phrase(text, self.smalltalk_texts, wrapped=not about_article)
             if found is not None and found[1] > best_score:
                 best_intent, best_score = self.smalltalk_intents[found[2]], float(found[1])
         whole = process.extractOne(" ".join(raw), self.smalltalk_texts, scorer=fuzz.ratio)
@@ -310,21 +326,6 @@ class Index:
         unique = list(dict.fromkeys(content))[:MAX_QUERY_TOKENS]
         fact_scores = [0.0] * len(self.kb.facts)
         negative = 0.0
-        if self.whole_texts and tokens:
-            found = process.extractOne(
-                " ".join(tokens),
-                self.whole_texts,
-                scorer=fuzz.ratio,
-                score_cutoff=self.settings.smalltalk_threshold,
-            )
-            if found is not None:
-                owner = self.whole_owners[found[2]]
-                if owner == _NEGATIVE:
-                    negative = float(found[1])
-                else:
-                    fact_scores[owner] = float(found[1])
-        if not unique:
-            return fact_scores, negative
 
         weights: list[float] = []
         # Per question word: the score factor when a fact leaves it unexplained. A name (one
@@ -353,6 +354,19 @@ class Index:
                     rarest = posting
         if not candidates and rarest is not None:
             candidates.update(rarest[:MAX_CANDIDATES_PER_WORD])
+        # A question with only common words ("can you tell me what this is about?") is
+        # matched as a whole sentence, like the light phrasings; word scores would be noise.
+        light = sum(weights) < s.min_phrasing_weight
+        if self.whole_texts and tokens:
+            found = _best_phrase(" ".join(tokens), self.whole_texts, wrapped=light)
+            if found is not None and found[1] >= s.smalltalk_threshold:
+                owner = self.whole_owners[found[2]]
+                if owner == _NEGATIVE:
+                    negative = float(found[1])
+                else:
+                    fact_scores[owner] = float(found[1])
+        if light:
+            return fact_scores, negative
         numbers = [t for t in unique if is_number(t)]
         negatives: list[_Entry] = []
         for eid in candidates:

@@ -16,6 +16,16 @@ from bot.language import choose_language
 from bot.matcher import Index, MatchSettings, Verdict
 
 TELEGRAM_MAX_CHARS = 4096
+"""Telegram's limit on a message's text after entity parsing, in UTF-16 code units."""
+
+# Budgets (UTF-16 code units of escaped HTML) that keep any reply within TELEGRAM_MAX_CHARS
+# even when the knowledge file holds extreme texts; a real one never comes close.
+_LEAD_BUDGET = 1200
+_QUOTE_BUDGET = 2000
+_SOURCE_BUDGET = 400
+_NOTE_BUDGET = 300
+_TITLE_BUDGET = 400
+_LINE_BUDGET = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +110,29 @@ def suggestion_label(fact: Fact, language: str = "en") -> str:
     return fact.question_in(language)
 
 
+def telegram_length(text: str) -> int:
+    """The length of ``text`` as Telegram counts it: UTF-16 code units."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def escape_within(text: str, limit: int) -> str:
+    """``text`` escaped for Telegram HTML, cut (ending in "…") to at most ``limit`` units.
+
+    The limit applies to the escaped text, so it also bounds the text Telegram displays.
+    """
+    escaped = html.escape(text, quote=False)
+    if telegram_length(escaped) <= limit:
+        return escaped
+    low, high = 0, min(len(text), limit)  # every character escapes to at least one unit
+    while low < high:  # the longest prefix whose escaped form and "…" fit
+        middle = (low + high + 1) // 2
+        if telegram_length(html.escape(text[:middle], quote=False)) < limit:
+            low = middle
+        else:
+            high = middle - 1
+    return html.escape(text[:low], quote=False) + "…"
+
+
 def _lead(reply: Reply) -> str:
     lang = reply.language
     if reply.verdict is Verdict.SMALLTALK:
@@ -133,14 +166,19 @@ def render_plain(reply: Reply) -> str:
 
 
 def render_html(reply: Reply) -> str:
-    """The reply as Telegram HTML; suggestions travel separately as buttons."""
-    parts = [html.escape(_lead(reply), quote=False)]
+    """The reply as Telegram HTML; suggestions travel separately as buttons.
+
+    Everything is escaped, and each part has a budget, so the message is valid Telegram HTML
+    within :data:`TELEGRAM_MAX_CHARS` whatever the knowledge file says.
+    """
+    parts = [escape_within(_lead(reply), _LEAD_BUDGET)]
     if reply.fact is not None:
-        quote = html.escape(" ".join(reply.fact.quote.split()), quote=False)
+        quote = escape_within(" ".join(reply.fact.quote.split()), _QUOTE_BUDGET)
         parts.append(f"<blockquote>{quote}</blockquote>")
-        parts.append(f"<i>{html.escape(_source_line(reply), quote=False)}</i>")
+        parts.append(f"<i>{escape_within(_source_line(reply), _SOURCE_BUDGET)}</i>")
         if reply.suggestions and reply.verdict is Verdict.UNCERTAIN:
-            parts.append(html.escape(texts.text("UNCERTAIN_SUGGEST", reply.language), quote=False))
+            note = texts.text("UNCERTAIN_SUGGEST", reply.language)
+            parts.append(escape_within(note, _NOTE_BUDGET))
     return "\n".join(parts)
 
 
@@ -181,11 +219,23 @@ class Card:
         return "\n".join(out)
 
     def html(self) -> str:
-        """The card as Telegram HTML; offered questions travel as buttons."""
-        return "\n".join(
-            [f"<b>{html.escape(self.title, quote=False)}</b>"]
-            + [html.escape(line, quote=False) for line in self.lines]
-        )
+        """The card as Telegram HTML; offered questions travel as buttons.
+
+        Lines that would take the message past :data:`TELEGRAM_MAX_CHARS` (a knowledge base
+        with thousands of facts, say) are left out and replaced by one "…".
+        """
+        out = [f"<b>{escape_within(self.title, _TITLE_BUDGET)}</b>"]
+        used = telegram_length(out[0])
+        room = TELEGRAM_MAX_CHARS - len("\n…")
+        for line in self.lines:
+            escaped = escape_within(line, _LINE_BUDGET)
+            cost = 1 + telegram_length(escaped)
+            if used + cost > room:
+                out.append("…")
+                break
+            out.append(escaped)
+            used += cost
+        return "\n".join(out)
 
 
 COMMANDS: tuple[str, ...] = ("start", "help", "topics", "source")

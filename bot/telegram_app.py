@@ -43,15 +43,19 @@ import json
 import logging
 import os
 import re
+import signal
 import sys
+import threading
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections import deque
+from collections.abc import Awaitable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Final, TypeAlias
+from typing import Any, Final, TypeAlias, TypeVar
 
+import httpx
 from telegram import (
     BotCommand,
     BotCommandScopeChat,
@@ -64,19 +68,22 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatType, ParseMode
-from telegram.error import InvalidToken, NetworkError, TelegramError
+from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError, TimedOut
 from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
+    ApplicationHandlerStop,
+    BaseRateLimiter,
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
     InlineQueryHandler,
     MessageHandler,
+    TypeHandler,
     filters,
 )
-from telegram.request import BaseRequest
+from telegram.request import BaseRequest, HTTPXRequest, RequestData
 
 from bot import texts
 from bot.config import Settings
@@ -91,6 +98,7 @@ from bot.replies import (
     Engine,
     Reply,
     command_menu,
+    escape_within,
     help_card,
     render_html,
     reply_to,
@@ -104,6 +112,7 @@ from bot.replies import (
 logger = logging.getLogger(__name__)
 
 TelegramApp: TypeAlias = Application[Any, Any, Any, Any, Any, Any]
+_T = TypeVar("_T")
 
 TOKEN_ENV: Final = "TELEGRAM_BOT_TOKEN"
 GROUP_ANONYMOUS_BOT_ID: Final = 1087968824
@@ -114,6 +123,10 @@ CALLBACK_HASH_PREFIX: Final = "fact#"
 MAX_CALLBACK_BYTES: Final = 64
 MAX_BUTTON_LABEL: Final = 64
 MAX_MESSAGE_CHARS: Final = 4096
+REPLY_BUDGET: Final = 4000
+"""A /reload summary or refusal is cut to this many UTF-16 units of HTML (Telegram: 4096)."""
+MAX_KEYBOARD_BUTTONS: Final = 100
+"""Telegram refuses an inline keyboard with more buttons than this."""
 INLINE_CACHE_SECONDS: Final = 10
 ALLOWED_UPDATES: Final = (
     Update.MESSAGE,
@@ -123,6 +136,251 @@ ALLOWED_UPDATES: Final = (
 )
 """The update types the bot asks Telegram for; edited messages are deliberately not among them."""
 STATE_KEY: Final = "article_bot"
+
+
+# --------------------------------------------------------------------------------------------
+# Talking to the Bot API: what is retried, and stopping on time
+
+SHUTDOWN_SECONDS: Final = 4.0
+"""After SIGTERM or SIGINT the process is gone within this long, whatever the Bot API does."""
+STOPPING_TIMEOUT: Final = 1.5
+"""Once stopping, no Bot API call waits longer than this (connect, write, read, pool)."""
+RETRY_FIRST_SECONDS: Final = 0.5
+RETRY_MAX_SECONDS: Final = 10.0
+SEND_RETRIES: Final = 4
+"""Retries of a call other than getUpdates (0.5 + 1 + 2 + 4 s of waiting at most)."""
+NEVER_RETRIED: Final = frozenset({"getMe", "logOut", "close"})
+"""getMe is the start-up check: an unreachable Bot API must fail the start at once."""
+POLL_SECONDS: Final = 10
+"""The long-poll timeout of getUpdates."""
+SEEN_UPDATES: Final = 10_000
+"""How many recent update ids are remembered to drop an update delivered twice."""
+_NOT_SENT: Final = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+    httpx.WriteError,
+    httpx.WriteTimeout,
+)
+"""Transport failures that happen before the request has reached the server in full."""
+
+
+class Lifecycle:
+    """Whether the bot is stopping; shared by the requests, the handlers and the signals."""
+
+    def __init__(self) -> None:
+        self.stopping = False
+        self.cut_short = False
+        """Set when stopping made a call give up that the Bot API had not acted on."""
+        self._event: asyncio.Event | None = None
+        self._watchdog: threading.Timer | None = None
+
+    def stop(self) -> None:
+        """Start stopping: no more retries, short timeouts, and exit within SHUTDOWN_SECONDS."""
+        self.stopping = True
+        if self._event is not None:
+            self._event.set()
+
+    def _stopped(self) -> asyncio.Event:
+        if self._event is None:
+            self._event = asyncio.Event()
+            if self.stopping:
+                self._event.set()
+        return self._event
+
+    async def sleep(self, seconds: float) -> bool:
+        """Wait ``seconds``, or less if stopping starts meanwhile; True when stopping."""
+        if not self.stopping:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopped().wait(), seconds)
+        return self.stopping
+
+    async def wait(self) -> None:
+        """Return once stopping has started."""
+        await self._stopped().wait()
+
+    async def unless_stopped(self, awaitable: Awaitable[_T]) -> _T | None:
+        """The result of ``awaitable``, or None when stopping starts first (it is cancelled)."""
+        task = asyncio.ensure_future(awaitable)
+        stopped = asyncio.ensure_future(self.wait())
+        try:
+            await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopped.cancel()
+        if task.done():
+            return task.result()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, TelegramError):
+            await task
+        return None
+
+    def start_watchdog(self, seconds: float = SHUTDOWN_SECONDS) -> None:
+        """The backstop: if the graceful stop has not ended after ``seconds``, exit anyway."""
+        self._watchdog = threading.Timer(seconds, _force_exit, args=(seconds,))
+        self._watchdog.daemon = True
+        self._watchdog.start()
+
+    def cancel_watchdog(self) -> None:
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+
+
+def _force_exit(seconds: float) -> None:
+    logger.warning(
+        "still stopping after %.1f s (the Bot API is not answering); exiting now", seconds
+    )
+    for handler in logging.getLogger().handlers:
+        with contextlib.suppress(Exception):
+            handler.flush()
+    os._exit(0)
+
+
+def _endpoint(url: str) -> str:
+    return url.rsplit("/", 1)[-1]
+
+
+def _no_response(error: NetworkError) -> bool:
+    """True when the Bot API cannot have acted on the request: it never got it in full, or
+    closed the connection without a word (a server that did the work answers)."""
+    cause = error.__cause__
+    if isinstance(cause, _NOT_SENT):
+        return True
+    return isinstance(cause, httpx.RemoteProtocolError) and "without sending a response" in str(
+        cause
+    )
+
+
+def _json_object(payload: bytes) -> dict[str, Any] | None:
+    try:
+        data = json.loads(payload.decode("utf-8", "replace"))
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _retry_after(payload: bytes) -> float | None:
+    data = _json_object(payload) or {}
+    parameters = data.get("parameters")
+    value = parameters.get("retry_after") if isinstance(parameters, dict) else None
+    return float(value) if isinstance(value, int | float) and value >= 0 else None
+
+
+class ResilientRequest(HTTPXRequest):
+    """The bot's Bot API connection: retries what is safe to retry, and never holds up a stop.
+
+    * ``getUpdates`` is idempotent (the same offset gets the same updates), so every transient
+      failure -- no connection, a dropped connection, 5xx, 409, 429 (after its
+      ``retry_after``), a body that is not JSON -- is retried with capped exponential
+      backoff, *inside* the call. PTB cancels that call when the bot stops, so no backoff
+      delays a stop; PTB's own polling backoff (up to 30 s) cannot be interrupted.
+    * Any other call is retried only when the Bot API cannot have acted on it: the request
+      did not reach it in full, the connection closed without any response, or it answered
+      5xx. A read timeout, a connection reset during the response or a 2xx body that is not
+      JSON may follow a message Telegram did deliver, so those are never retried: an answer
+      goes out at most once, never twice. 429 is left to PTB's ``AIORateLimiter``.
+    * Once stopping, nothing is retried and no call waits longer than ``STOPPING_TIMEOUT``.
+    """
+
+    def __init__(self, lifecycle: Lifecycle, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.lifecycle = lifecycle
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = BaseRequest.DEFAULT_NONE,
+        write_timeout: Any = BaseRequest.DEFAULT_NONE,
+        connect_timeout: Any = BaseRequest.DEFAULT_NONE,
+        pool_timeout: Any = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        endpoint = _endpoint(url)
+        polling = endpoint == "getUpdates"
+        attempt = 0
+        while True:
+            timeouts = {
+                "read_timeout": read_timeout,
+                "write_timeout": write_timeout,
+                "connect_timeout": connect_timeout,
+                "pool_timeout": pool_timeout,
+            }
+            if self.lifecycle.stopping:
+                timeouts = dict.fromkeys(timeouts, STOPPING_TIMEOUT)
+            failure: NetworkError | None = None
+            wait: float | None = None
+            try:
+                code, payload = await super().do_request(url, method, request_data, **timeouts)
+            except TimedOut as exc:
+                # A long poll that ran out, or a call the server is slow to answer: PTB polls
+                # again at once; a slow call may have been carried out, so no retry.
+                if not isinstance(exc.__cause__, httpx.ConnectTimeout | httpx.PoolTimeout):
+                    raise
+                failure, reason = exc, f"{type(exc.__cause__).__name__}"
+            except NetworkError as exc:
+                if not (polling or _no_response(exc)):
+                    raise
+                failure, reason = exc, str(exc)
+            else:
+                if 500 <= code <= 599:
+                    reason = f"HTTP {code}"
+                elif polling and code == 409:
+                    reason = "HTTP 409 Conflict"
+                elif polling and code == 429:
+                    wait = _retry_after(payload)
+                    reason = "HTTP 429 Too Many Requests"
+                elif polling and 200 <= code <= 299 and _json_object(payload) is None:
+                    reason = "a response that is not JSON"
+                else:
+                    return code, payload
+            gives_up = (
+                self.lifecycle.stopping
+                or endpoint in NEVER_RETRIED
+                or (not polling and attempt >= SEND_RETRIES)
+            )
+            if gives_up:
+                if self.lifecycle.stopping:
+                    self.lifecycle.cut_short = True
+                if failure is not None:
+                    raise failure
+                return code, payload
+            if wait is None:
+                wait = min(RETRY_MAX_SECONDS, RETRY_FIRST_SECONDS * 2**attempt)
+            attempt += 1
+            logger.warning(
+                "Bot API %s failed (%s); retry %d in %.1f s", endpoint, reason, attempt, wait
+            )
+            if polling:
+                await asyncio.sleep(wait)  # PTB cancels the whole call when the bot stops
+            elif await self.lifecycle.sleep(wait):
+                self.lifecycle.cut_short = True
+                if failure is not None:
+                    raise failure
+                return code, payload
+
+
+class SeenUpdates:
+    """The ids of the updates handled lately, to handle an update delivered twice only once.
+
+    Telegram delivers an update again when it did not learn that the bot got it: a webhook
+    answer that was lost, or a getUpdates offset that never reached it.
+    """
+
+    def __init__(self, size: int = SEEN_UPDATES) -> None:
+        self._ids: set[int] = set()
+        self._order: deque[int] = deque()
+        self._size = size
+
+    def first_time(self, update_id: int) -> bool:
+        """Record ``update_id``; False when it was recorded before."""
+        if update_id in self._ids:
+            return False
+        self._ids.add(update_id)
+        self._order.append(update_id)
+        if len(self._order) > self._size:
+            self._ids.discard(self._order.popleft())
+        return True
+
 
 
 # --------------------------------------------------------------------------------------------
@@ -139,6 +397,8 @@ class BotState:
     admin_filter: filters.BaseFilter
     watcher: asyncio.Task[None] | None = None
     watcher_stop: asyncio.Event | None = None
+    lifecycle: Lifecycle = field(default_factory=Lifecycle)
+    seen: SeenUpdates = field(default_factory=SeenUpdates)
 
 
 def _state(context: ContextTypes.DEFAULT_TYPE) -> BotState:
@@ -278,13 +538,13 @@ def fact_for_callback(engine: Engine, data: str) -> Fact | None:
 
 
 def keyboard(facts: Sequence[Fact], language: str = "en") -> InlineKeyboardMarkup | None:
-    """One button per suggested fact, one per row; None when there is nothing to offer."""
+    """One button per suggested fact, one per row (at most 100); None when there is none."""
     if not facts:
         return None
     return InlineKeyboardMarkup(
         [
             [InlineKeyboardButton(button_label(f, language), callback_data=callback_data(f))]
-            for f in facts
+            for f in facts[:MAX_KEYBOARD_BUTTONS]
         ]
     )
 
@@ -292,10 +552,6 @@ def keyboard(facts: Sequence[Fact], language: str = "en") -> InlineKeyboardMarku
 def _examples(engine: Engine) -> tuple[Fact, ...]:
     found = (engine.kb.fact(i) for i in engine.kb.examples)
     return tuple(f for f in found if f is not None)
-
-
-def _truncate(text: str, limit: int = 3500) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _in_group(message: Message) -> bool:
@@ -581,7 +837,7 @@ async def reload_knowledge(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         _user_id(update),
         "refused" if isinstance(outcome, ReloadFailure) else "ok",
     )
-    await _send(message, html.escape(_truncate(outcome.text()), quote=False))
+    await _send(message, escape_within(outcome.text(), REPLY_BUDGET))
 
 
 async def refuse_reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -604,23 +860,52 @@ async def refuse_reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     )
 
 
+async def drop_repeated_update(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Stop an update that was handled already (same update id) before any handler sees it.
+
+    Runs in handler group -1, ahead of every other handler, so a question delivered twice is
+    answered once.
+    """
+    if isinstance(update, Update) and not _state(context).seen.first_time(update.update_id):
+        logger.warning("update %s was delivered again; already handled, ignored", update.update_id)
+        raise ApplicationHandlerStop
+
+
+def _apologise_for(error: BaseException | None) -> bool:
+    """Whether the user should hear that something went wrong.
+
+    Yes for a fault of the bot's own code, or a message Telegram refused (BadRequest). No
+    for the Bot API failing (timeouts, network errors, 5xx, flood control, a garbled
+    response): the answer may well have been delivered, and an apology would be a second
+    message for one question -- if it could be sent at all.
+    """
+    return not isinstance(error, TelegramError) or isinstance(error, BadRequest)
+
+
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Log a handler's exception with its context and apologise if there is a chat; never raises."""
+    """Log a handler's exception with its context and apologise if there is a chat; never raises.
+
+    Bot API failures are one warning line; anything else is logged with its traceback.
+    """
     try:
         update_id = chat_id = user_id = None
         if isinstance(update, Update):
             update_id = update.update_id
             user_id = _user_id(update)
             chat_id = update.effective_chat.id if update.effective_chat else None
-        logger.error(
-            "error while handling update=%s user=%s chat=%s: %s",
+        error = context.error
+        apologise = _apologise_for(error)
+        logger.log(
+            logging.ERROR if apologise else logging.WARNING,
+            "error while handling update=%s user=%s chat=%s: %s%s",
             update_id,
             user_id,
             chat_id,
-            type(context.error).__name__,
-            exc_info=context.error,
+            type(error).__name__,
+            "" if apologise else f": {error}",
+            exc_info=error if apologise else None,
         )
-        if chat_id is not None:
+        if chat_id is not None and apologise:
             language = _ui_language(update) if isinstance(update, Update) else "en"
             await context.bot.send_message(chat_id, texts.text("ERROR", language))
     except Exception:
@@ -729,8 +1014,12 @@ def add_handlers(application: TelegramApp, admins: filters.BaseFilter) -> None:
     2. commands come before the text handlers, which also exclude commands themselves;
     3. every message handler requires ``filters.UpdateType.MESSAGE``, so edited messages and
        (except for the /reload refusal) channel posts match nothing and are ignored.
+
+    Before all of them, in group -1, :func:`drop_repeated_update` stops an update whose id
+    was handled already.
     """
     new, private, groups = NEW_MESSAGE, filters.ChatType.PRIVATE, filters.ChatType.GROUPS
+    application.add_handler(TypeHandler(Update, drop_repeated_update), group=-1)
     application.add_handlers(
         [
             CommandHandler("reload", reload_knowledge, filters=admins),
@@ -763,12 +1052,19 @@ def build_application(
     request: BaseRequest | None = None,
     get_updates_request: BaseRequest | None = None,
     limiter: RateLimiter | None = None,
+    rate_limiter: BaseRateLimiter[Any] | None = None,
 ) -> TelegramApp:
-    """The configured Application with every handler; ``request`` replaces the network."""
+    """The configured Application with every handler.
+
+    ``request`` and ``get_updates_request`` replace the network (default: a
+    :class:`ResilientRequest` each); ``limiter`` is the per-user flood control and
+    ``rate_limiter`` PTB's limiter for Telegram's own limits (default: ``AIORateLimiter``).
+    """
+    lifecycle = Lifecycle()
     builder = (
         ApplicationBuilder()
         .token(token)
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        .rate_limiter(rate_limiter if rate_limiter is not None else AIORateLimiter(max_retries=3))
         .post_init(post_init)
         .post_shutdown(post_shutdown)
     )
@@ -776,10 +1072,11 @@ def build_application(
         builder = builder.base_url(settings.telegram.base_url).base_file_url(
             file_url_for(settings.telegram.base_url)
         )
-    if request is not None:
-        builder = builder.request(request)
-    if get_updates_request is not None:
-        builder = builder.get_updates_request(get_updates_request)
+    if request is None:
+        request = ResilientRequest(lifecycle, connection_pool_size=256)
+    if get_updates_request is None:
+        get_updates_request = ResilientRequest(lifecycle, connection_pool_size=1)
+    builder = builder.request(request).get_updates_request(get_updates_request)
     application: TelegramApp = builder.build()
     admins = admin_filter(settings.telegram.admins)
     tg = settings.telegram
@@ -790,6 +1087,7 @@ def build_application(
         if limiter is not None
         else RateLimiter(tg.rate_limit_questions, tg.rate_limit_seconds),
         admin_filter=admins,
+        lifecycle=lifecycle,
     )
     add_handlers(application, admins)
     return application
@@ -800,8 +1098,114 @@ def _fail(message: str) -> int:
     return 1
 
 
-def run(settings: Settings) -> int:
-    """Start the bot (polling, or webhook by config) until SIGINT/SIGTERM; the exit status."""
+def install_stop_signals(loop: asyncio.AbstractEventLoop, lifecycle: Lifecycle) -> None:
+    """SIGTERM and SIGINT stop the bot gracefully, and in any case within SHUTDOWN_SECONDS:
+    the bot is marked as stopping (no more retries, short timeouts) and a watchdog starts."""
+
+    def stop(signum: signal.Signals) -> None:
+        if lifecycle.stopping:
+            logger.info("%s received again; already stopping", signum.name)
+            return
+        logger.info("%s received; stopping (at most %.0f s)", signum.name, SHUTDOWN_SECONDS)
+        lifecycle.stop()
+        lifecycle.start_watchdog()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop, signum)
+
+
+async def poll_updates(
+    application: TelegramApp, lifecycle: Lifecycle, allowed: Sequence[str]
+) -> None:
+    """Long-poll getUpdates and handle the updates one by one, until stopping.
+
+    The offset sent to Telegram only ever confirms updates that were handled: when the bot
+    stops in the middle of a batch (or is ended by the watchdog), the updates it did not
+    get to stay with Telegram and come again at the next start -- none is lost. (PTB's
+    ``run_polling`` confirms everything it fetched before its queue is worked off.)
+    Transient getUpdates failures are retried inside :class:`ResilientRequest`.
+    """
+    bot = application.bot
+    try:
+        await bot.delete_webhook()  # getUpdates is refused while a webhook is set
+    except TelegramError as exc:
+        logger.warning("could not remove a webhook: %s", exc)
+    offset: int | None = None
+    failures = 0
+    while not lifecycle.stopping:
+        try:
+            updates = await lifecycle.unless_stopped(
+                bot.get_updates(offset=offset, timeout=POLL_SECONDS, allowed_updates=allowed)
+            )
+        except TimedOut:
+            continue  # a long poll that ran out: ask again
+        except InvalidToken:
+            raise
+        except TelegramError as exc:
+            failures += 1
+            wait = min(RETRY_MAX_SECONDS, RETRY_FIRST_SECONDS * 2**failures)
+            logger.warning("getUpdates failed: %s; polling again in %.1f s", exc, wait)
+            await lifecycle.sleep(wait)
+            continue
+        failures = 0
+        for update in updates or ():
+            if lifecycle.stopping:
+                break
+            lifecycle.cut_short = False
+            await application.process_update(update)
+            if lifecycle.cut_short:
+                break  # its answer was given up for the stop: it stays with Telegram
+            offset = update.update_id + 1
+    if offset is not None:
+        try:  # confirm what was handled; limit=1 and timeout=0: nothing more is fetched
+            await bot.get_updates(offset=offset, limit=1, timeout=0, allowed_updates=allowed)
+        except TelegramError as exc:
+            logger.warning(
+                "could not confirm the handled updates to Telegram (%s); they may come "
+                "again after a restart and be answered twice",
+                exc,
+            )
+
+
+async def serve(application: TelegramApp, settings: Settings, lifecycle: Lifecycle) -> None:
+    """Run the initialised bot until SIGTERM/SIGINT, then stop it and shut it down."""
+    install_stop_signals(asyncio.get_running_loop(), lifecycle)
+    allowed = list(ALLOWED_UPDATES)
+    updater = application.updater
+    try:
+        await post_init(application)
+        await application.start()
+        if settings.telegram.mode == "webhook":
+            if updater is None:  # pragma: no cover - build_application always makes one
+                raise RuntimeError("webhook mode needs PTB's updater")
+            hook = settings.telegram.webhook
+            await updater.start_webhook(
+                listen=hook.listen,
+                port=hook.port,
+                url_path=hook.path,
+                webhook_url=hook.url,
+                secret_token=hook.secret_token,
+                allowed_updates=allowed,
+            )
+            await lifecycle.wait()
+        else:
+            await poll_updates(application, lifecycle, allowed)
+    finally:
+        if updater is not None and updater.running:
+            await updater.stop()
+        if application.running:
+            await application.stop()  # works off what is queued (webhook mode)
+        await application.shutdown()
+        await post_shutdown(application)
+
+
+def run(settings: Settings, holder: KnowledgeHolder | None = None) -> int:
+    """Start the bot (polling, or webhook by config) until SIGINT/SIGTERM; the exit status.
+
+    ``holder`` is the knowledge base already loaded (``python -m bot run`` loads it before
+    importing this module); without it, it is loaded here. Either way a broken knowledge
+    file stops the start before any network use.
+    """
     token = os.environ.get(TOKEN_ENV, "").strip()
     if not token:
         return _fail(f"{TOKEN_ENV} is not set; export the token @BotFather gave you")
@@ -809,14 +1213,16 @@ def run(settings: Settings) -> int:
         return _fail(
             "telegram.auto_reload needs the watchfiles package: pip install 'article-qa-bot[watch]'"
         )
-    try:
-        holder = KnowledgeHolder.load(settings.facts, settings.article, settings.matching)
-    except KnowledgeError as exc:
-        return _fail(f"knowledge base error:\n{exc}")
+    if holder is None:
+        try:
+            holder = KnowledgeHolder.load(settings.facts, settings.article, settings.matching)
+        except KnowledgeError as exc:
+            return _fail(f"knowledge base error:\n{exc}")
     secrets = [token, settings.telegram.webhook.secret_token or ""]
     configure_logging(settings.log_level, secrets)
     redactor = RedactingFilter(secrets)
     application = build_application(settings, holder, token=token)
+    lifecycle: Lifecycle = application.bot_data[STATE_KEY].lifecycle
 
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
@@ -831,22 +1237,16 @@ def run(settings: Settings) -> int:
         loop.close()
         return _fail(f"cannot reach the Telegram Bot API: {redactor.redact(str(exc))}")
 
-    allowed = list(ALLOWED_UPDATES)
     try:
-        if settings.telegram.mode == "webhook":
-            hook = settings.telegram.webhook
-            application.run_webhook(
-                listen=hook.listen,
-                port=hook.port,
-                url_path=hook.path,
-                webhook_url=hook.url,
-                secret_token=hook.secret_token,
-                allowed_updates=allowed,
-            )
-        else:
-            application.run_polling(allowed_updates=allowed)
+        loop.run_until_complete(serve(application, settings, lifecycle))
+    except InvalidToken:
+        logger.error("Telegram no longer accepts the bot token in %s; stopping", TOKEN_ENV)
+        return 1
     except Exception:
         logger.exception("the bot stopped on an unexpected error")
         return 1
+    finally:
+        lifecycle.cancel_watchdog()
+        loop.close()
     logger.info("bot stopped")
     return 0
