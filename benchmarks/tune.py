@@ -23,12 +23,12 @@ from bot.replies import Engine
 
 BARS = {"answerable": 0.97, "near_miss": 0.90, "off_topic": 0.98, "chit_chat": 0.98}
 GRID = {
-    "question_weight": [0.65, 0.75],
-    "fact_word_credit": [0.3, 0.5],
-    "sibling_word_credit": [0.6, 0.8],
+    "question_weight": [0.65],
+    "fact_word_credit": [0.3],
+    "sibling_word_credit": [0.6, 0.75],
     "unexplained_penalty": [0.35, 0.5],
-    "unknown_word_penalty": [0.65, 0.8],
-    "unknown_word_weight": [0.5, 0.7],
+    "unknown_word_penalty": [0.5, 0.65, 0.8],
+    "unknown_word_weight": [0.5, 0.7, 0.9, 1.1],
 }
 THRESHOLDS = {
     "answer_threshold": [50, 55, 60, 65, 70],

@@ -330,11 +330,6 @@ def test_config_too_big(tmp_path: Path) -> None:
 
 def test_shipped_config_matches_the_code_defaults() -> None:
     """The tuned values live in both places; a drift would make the two behave differently."""
-    import dataclasses
-    from pathlib import Path
-
-    from bot.matcher import MatchSettings
-
     root = Path(__file__).resolve().parent.parent
     shipped = load_settings(root / "config" / "bot.yaml", env={}).matching
     assert dataclasses.asdict(shipped) == dataclasses.asdict(MatchSettings())

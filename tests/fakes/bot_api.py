@@ -11,7 +11,11 @@ setMyCommands, getMyCommands, deleteWebhook, close, logOut; any other method ans
 
 Fault injection: :meth:`inject` queues a :class:`Fault` (delay, HTTP 5xx, 429 with
 ``retry_after``, dropped connection, malformed JSON) for the next N calls of a method (or of
-any method). Faults are applied in :meth:`_Handler._serve` before the method runs.
+any method). Faults are applied in :meth:`_Handler._serve`. What the server has carried out
+follows from the fault, as with Telegram: after a ``delay`` the method runs (even if the
+client gave up waiting); ``malformed`` is a 200 whose body got cut, so the method ran; on
+5xx, 429 and a dropped connection (closed before any response) it did not run.
+:meth:`delivered` lists the messages sendMessage really sent -- what users saw.
 """
 
 from __future__ import annotations
@@ -69,6 +73,8 @@ class Call:
     method: str
     params: dict[str, Any]
     at: float
+    fault: FaultKind | None = None
+    """The fault injected into this call, if any."""
 
 
 class FakeBotApi:
@@ -78,6 +84,8 @@ class FakeBotApi:
         self.token = token
         self.bot_user = dict(bot_user or BOT_USER)
         self.calls: list[Call] = []
+        self.sent: list[dict[str, Any]] = []
+        """Every message sendMessage carried out (its params), in order."""
         self.commands: dict[str, list[dict[str, Any]]] = {}
         self._updates: list[dict[str, Any]] = []
         self._chats: dict[int, dict[str, Any]] = {}
@@ -228,6 +236,16 @@ class FakeBotApi:
         self.wait_for(enough, timeout)
         return self.replies(chat_id, since)
 
+    def delivered(self, chat_id: int | None = None) -> list[dict[str, Any]]:
+        """The messages sendMessage really sent (to ``chat_id``), faults taken into account."""
+        with self._cond:
+            return [p for p in self.sent if chat_id is None or p["chat_id"] == chat_id]
+
+    def faults_left(self) -> int:
+        """How many injected fault applications have not happened yet."""
+        with self._cond:
+            return sum(f.times for f in self._faults)
+
     def assert_no_reply(self, chat_id: int, since: int, wait: float = 1.0) -> None:
         """Give the bot ``wait`` seconds, then check it sent nothing to ``chat_id``."""
         time.sleep(wait)
@@ -258,9 +276,10 @@ class FakeBotApi:
 
     # -- the Bot API -----------------------------------------------------------------------------
 
-    def _record(self, method: str, params: dict[str, Any]) -> None:
+    def _record(self, method: str, params: dict[str, Any], fault: Fault | None = None) -> None:
         with self._cond:
-            self.calls.append(Call(next(self._seq), method, params, time.monotonic()))
+            kind = fault.kind if fault is not None else None
+            self.calls.append(Call(next(self._seq), method, params, time.monotonic(), kind))
             self._cond.notify_all()
 
     def _chat(self, chat_id: int) -> dict[str, Any]:
@@ -296,6 +315,9 @@ class FakeBotApi:
 
     def _send_message(self, params: dict[str, Any]) -> dict[str, Any]:
         chat_id = int(params["chat_id"])
+        with self._cond:
+            self.sent.append(params)
+            self._cond.notify_all()
         message: dict[str, Any] = {
             "message_id": next(self._message_ids),
             "date": int(time.time()),  # seconds, like Telegram
@@ -394,8 +416,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(401, "Unauthorized")
             return
         params = _decode_params(self.headers.get("Content-Type") or "", body)
-        fake._record(method, params)
         fault = fake._take_fault(method)
+        fake._record(method, params, fault)
         if fault is not None:
             if fault.kind == "delay":
                 time.sleep(fault.seconds)
@@ -411,6 +433,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self.connection.shutdown(socket.SHUT_RDWR)
                 return
             elif fault.kind == "malformed":
+                fake.handle(method, params)  # a 200: the work was done, the body got cut
                 self._reply(200, b'{"ok": true, "result": ')
                 return
         result = fake.handle(method, params)
