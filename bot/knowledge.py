@@ -190,19 +190,29 @@ def load_article(path: Path) -> str:
     return text
 
 
+# libyaml's parser is about fifteen times faster than PyYAML's own; both are safe.
+_PARSER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _compose(text: str, name: str) -> yaml.Node | None:
     """Parse YAML to a node tree with the safe loader, turning errors into a Problem."""
-    loader = yaml.SafeLoader(text)
+    loader = _PARSER(text)
     try:
         return loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
+        if "nesting depth" in str(exc.problem):
+            # libyaml's limit on "[[[[..." (PyYAML's own parser runs out of stack instead).
+            raise KnowledgeError([Problem(name, "the YAML is nested too deeply", line)]) from None
         context = exc.context or ""
         if context and exc.context_mark and exc.context_mark.line + 1 != line:
             # Where the unclosed quote or bracket began, often far above the error.
             context += f" (from line {exc.context_mark.line + 1})"
         message = " ".join(str(part) for part in (context, exc.problem) if part)
+        lines = text.splitlines()
+        if line is not None and 0 < line <= len(lines) and "\t" in lines[line - 1]:
+            message += " (a tab: YAML indents with spaces only)"
         raise KnowledgeError([Problem(name, f"YAML syntax error: {message}", line)]) from None
     except yaml.YAMLError as exc:
         raise KnowledgeError([Problem(name, f"YAML error: {exc}")]) from None

@@ -48,6 +48,8 @@ def fold(text: str) -> str:
     Invisible format characters (zero-width space and joiners, soft hyphen, byte-order
     mark, direction marks) are dropped, so a pasted "Tur\u200bkiye" is still one word.
     """
+    if text.isascii():
+        return text.lower()  # the common case; everything below is a no-op on ASCII
     # NFKC would turn an acute accent typed as an apostrophe ("Azerbaijan\u00b4s") into a
     # space and a combining accent, splitting the word; make it an apostrophe first.
     text = text.replace("\u00b4", "'")
