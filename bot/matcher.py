@@ -14,6 +14,7 @@ Everything that does not depend on the question is computed once in :class:`Inde
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
 from collections.abc import Sequence
@@ -23,39 +24,65 @@ from enum import StrEnum
 from rapidfuzz import fuzz, process
 
 from bot.knowledge import Fact, KnowledgeBase
-from bot.normalise import MAX_QUESTION_CHARS, build_alias_table, is_number, normalise
+from bot.normalise import (
+    MAX_QUESTION_CHARS,
+    apply_aliases,
+    build_alias_table,
+    is_number,
+    normalise,
+)
 
 _SENTENCE = re.compile(r"[.!?\n]+")
 _EXACT = 95.0
+_SCORED = 48  # phrasings scored in full per question
+_PER_FACT = 8  # ... at most this many of one fact
+_COMMON_SHARE = 0.12  # a word in more than this share of phrasings gathers no candidates
+_MIN_POSTINGS = 40
+_NEAR = 0.05
 _SMALLTALK_EXTRA = 2
+_WRAPPED_MAX_WORDS = 24  # longer messages cannot be a short phrase with a few extra words
 _PREFIX = 5
 _CACHE_SIZE = 50_000
-MAX_CANDIDATES_PER_WORD = 5_000
 MAX_QUERY_TOKENS = 32
 """Content words of a question beyond this many are ignored (bounds the cost of a message)."""
 _NEGATIVE = -1
 
 
+def _word_index(phrases: Sequence[str]) -> dict[str, list[int]]:
+    """Word -> positions of the phrases that contain it."""
+    index: dict[str, list[int]] = {}
+    for position, phrase in enumerate(phrases):
+        for word in set(phrase.split()):
+            index.setdefault(word, []).append(position)
+    return index
+
+
 def _best_phrase(
-    text: str, choices: Sequence[str], wrapped: bool
+    text: str,
+    choices: Sequence[str],
+    index: dict[str, list[int]],
+    wrapped: bool,
+    cutoff: float,
 ) -> tuple[str, float, int] | None:
     """The choice most like ``text`` as a whole, or (``wrapped``) contained in it.
 
     Wrapping allows a few extra words ("thanks a lot, bot", "can you tell me what this is
     about"), never a long sentence that merely contains a short phrase; among contained
-    phrases the one covering most of the text wins.
+    phrases the one covering most of the text wins. Scores below ``cutoff`` are not found.
     """
-    found = process.extractOne(text, choices, scorer=fuzz.ratio)
-    if not wrapped:
-        return found
+    found = process.extractOne(text, choices, scorer=fuzz.ratio, score_cutoff=cutoff)
     words = set(text.split())
-    for phrase, score, position in process.extract(
-        text, choices, scorer=fuzz.token_set_ratio, limit=20
-    ):
+    if not wrapped or len(words) > _WRAPPED_MAX_WORDS:
+        return found
+    # A contained phrase shares at least one word with the text exactly.
+    positions = sorted({p for word in words for p in index.get(word, ())})
+    for position in positions:
+        phrase = choices[position]
         kept = set(phrase.split())
         if len(words - kept) > max(_SMALLTALK_EXTRA, 2 * len(kept)):
             continue
-        if found is None or score > found[1]:
+        score = fuzz.token_set_ratio(text, phrase, score_cutoff=cutoff)
+        if score and (found is None or score > found[1]):
             found = (phrase, score, position)
     return found
 
@@ -101,7 +128,7 @@ class Match:
     fact: Fact | None
     score: float
     margin: float
-    ranking: tuple[tuple[Fact, float], ...]
+    ranking: tuple[tuple[Fact, float], ...]  # facts the question touched, best first
     intent: str | None = None
 
 
@@ -110,6 +137,41 @@ class _Entry:
     owner: int  # fact index, or _NEGATIVE for an unanswerable example
     words: frozenset[int]  # vocabulary ids
     weight: float  # sum of the words' IDF
+
+
+@dataclass(frozen=True, slots=True)
+class _Words:
+    """A question's tokens: as written (folded) and with the knowledge base's aliases."""
+
+    raw: list[str]
+    tokens: list[str]
+
+
+@dataclass(slots=True)
+class _Query:
+    """A question's words as the scorer needs them, shared by all phrasings it scores."""
+
+    hits_of: dict[int, list[tuple[int, float]]]  # vocabulary id -> (question word, sim)
+    weights: list[float]
+    penalties: list[float]
+    total: float
+    credits: dict[int, list[float]]  # fact -> per question word, credit from its other words
+
+    def credit_of(self, owner: int, fact_credit: list[dict[int, float]]) -> list[float]:
+        """Per question word, how far the fact's other texts explain it (cached per fact)."""
+        found = self.credits.get(owner)
+        if found is None:
+            found = [0.0] * len(self.weights)
+            if owner != _NEGATIVE:
+                credits = fact_credit[owner]
+                for vid, hits in self.hits_of.items():
+                    credit = credits.get(vid)
+                    if credit is not None:
+                        for qi, sim in hits:
+                            if sim * credit > found[qi]:
+                                found[qi] = sim * credit
+            self.credits[owner] = found
+        return found
 
 
 class Index:
@@ -159,6 +221,7 @@ class Index:
             if len(token) >= _PREFIX and not is_number(token):
                 self.prefix_index.setdefault(token[:_PREFIX], []).append(vid)
         self._match_cache: dict[str, list[tuple[int, float]]] = {}
+        self._stopword_cache: dict[str, bool] = {}
         facts = max(len(kb.facts), 1)
         df = [0] * len(vocab)
         for words in fact_words:
@@ -180,6 +243,10 @@ class Index:
                 self.whole_owners.append(owner)
             else:
                 self.entries.append(_Entry(owner, frozenset(entry_words), weight))
+        # Dividing matched weight by this ranks candidates roughly as the full score will.
+        self.entry_inverse_scale = [
+            e.weight ** (self.settings.question_weight - 1.0) for e in self.entries
+        ]
         self.postings: list[list[int]] = [[] for _ in vocab]
         for eid, built in enumerate(self.entries):
             for vid in built.words:
@@ -221,6 +288,13 @@ class Index:
                 self.smalltalk_texts.append(" ".join(normalise(text)))
                 self.smalltalk_words.update(self.tokens(text))
                 self.smalltalk_intents.append(intent)
+        self.smalltalk_index = _word_index(self.smalltalk_texts)
+        self.whole_index = _word_index(self.whole_texts)
+
+    def words(self, question: str) -> _Words:
+        """The question's tokens before and after aliases, computed once per question."""
+        raw = normalise(question)
+        return _Words(raw, apply_aliases(raw, self.aliases, self.longest_alias))
 
     def tokens(self, text: str) -> list[str]:
         """Normalised tokens of ``text`` with the knowledge base's aliases applied."""
@@ -270,6 +344,15 @@ class Index:
         """True for a typo of a stopword ("articel", "wat") that is no word of the facts."""
         if token in self.vocab_ids or is_number(token) or len(token) < 3:
             return False
+        known = self._stopword_cache.get(token)
+        if known is not None:
+            return known
+        if len(self._stopword_cache) > _CACHE_SIZE:
+            self._stopword_cache.clear()
+        self._stopword_cache[token] = answer = self._looks_like_stopword(token)
+        return answer
+
+    def _looks_like_stopword(self, token: str) -> bool:
         found = process.extractOne(
             token, self.stopword_list, scorer=fuzz.ratio, score_cutoff=self.settings.token_cutoff
         )
@@ -279,30 +362,41 @@ class Index:
             sim * 100 < found[1] for _, sim in self._word_matches(token)
         )
 
-    def smalltalk(self, question: str) -> tuple[str | None, float, bool]:
+    def smalltalk(
+        self, question: str, words: _Words | None = None
+    ) -> tuple[str | None, float, bool]:
         """The chit-chat intent the whole message amounts to, if any, and its score.
 
         Small talk is compared word for word, before aliases: "help" must stay "help"
         even where the knowledge file maps it to "support" for the facts.
         """
-        raw = normalise(question)
+        words = words or self.words(question)
+        raw = words.raw
         if not self.smalltalk_texts or not raw:
             return None, 0.0, False
         content = [t for t in raw if t not in self.stopwords]
         # A message with no word of the article may wrap small talk in extra words
         # ("great answer, thanks"); one that names the article's words may not.
         about_article = any(
-            t in self.fact_vocab and t not in self.smalltalk_words for t in self.tokens(question)
+            t in self.fact_vocab and t not in self.smalltalk_words for t in words.tokens
         )
         best_intent, best_score = None, 0.0
-        for text in (" ".join(raw), " ".join(content)):
+        for text in dict.fromkeys((" ".join(raw), " ".join(content))):
             if not text:
                 continue
-            found = _best_phrase(text, self.smalltalk_texts, wrapped=not about_article)
+            found = _best_phrase(
+                text,
+                self.smalltalk_texts,
+                self.smalltalk_index,
+                not about_article,
+                self.settings.smalltalk_threshold,
+            )
             if found is not None and found[1] > best_score:
                 best_intent, best_score = self.smalltalk_intents[found[2]], float(found[1])
-        whole = process.extractOne(" ".join(raw), self.smalltalk_texts, scorer=fuzz.ratio)
-        exact = whole is not None and whole[1] >= _EXACT
+        whole = process.extractOne(
+            " ".join(raw), self.smalltalk_texts, scorer=fuzz.ratio, score_cutoff=_EXACT
+        )
+        exact = whole is not None
         return best_intent, best_score, exact
 
     def _names(self, text: str, acronyms: bool = False) -> set[str]:
@@ -319,10 +413,12 @@ class Index:
                     names.update(self.tokens(word))
         return names
 
-    def score_facts(self, question: str) -> tuple[list[float], float]:
+    def score_facts(
+        self, question: str, words: _Words | None = None
+    ) -> tuple[list[float], float]:
         """Score every fact and the best negative example for ``question``."""
         s = self.settings
-        tokens = self.tokens(question)
+        tokens = (words or self.words(question)).tokens
         content = [t for t in tokens if t not in self.stopwords and not self._misspelt_stopword(t)]
         unique = list(dict.fromkeys(content))[:MAX_QUERY_TOKENS]
         fact_scores = [0.0] * len(self.kb.facts)
@@ -334,33 +430,25 @@ class Index:
         # question ("Russia", "Georgia"); any other word is often just another way to ask.
         penalties: list[float] = []
         names = self._names(question[:MAX_QUESTION_CHARS])
-        all_matches: list[list[tuple[int, float]]] = []
-        candidates: set[int] = set()
-        rarest: list[int] | None = None
-        for token in unique:
+        # Which question words each vocabulary word stands for, and how surely.
+        hits_of: dict[int, list[tuple[int, float]]] = {}
+        for qi, token in enumerate(unique):
             matches = self._word_matches(token)
-            all_matches.append(matches)
             weight = max((self.idf[v] for v, _ in matches), default=self.unknown_weight)
             weights.append(weight)
             strong = token in names or any(vid in self.entity_ids for vid, _ in matches)
             base = s.unexplained_penalty if strong else s.unknown_word_penalty
             penalties.append(base ** (weight / self.max_weight))
-            for vid, _ in matches:
-                posting = self.postings[vid]
-                # Very common words only rank candidates that rarer words found; they do not
-                # add candidates, which keeps a huge knowledge base fast.
-                if len(posting) <= MAX_CANDIDATES_PER_WORD:
-                    candidates.update(posting)
-                elif rarest is None or len(posting) < len(rarest):
-                    rarest = posting
-        if not candidates and rarest is not None:
-            candidates.update(rarest[:MAX_CANDIDATES_PER_WORD])
+            for vid, sim in matches:
+                hits_of.setdefault(vid, []).append((qi, sim))
         # A question with only common words ("can you tell me what this is about?") is
         # matched as a whole sentence, like the light phrasings; word scores would be noise.
         light = sum(weights) < s.min_phrasing_weight
         if self.whole_texts and tokens:
-            found = _best_phrase(" ".join(tokens), self.whole_texts, wrapped=light)
-            if found is not None and found[1] >= s.smalltalk_threshold:
+            found = _best_phrase(
+                " ".join(tokens), self.whole_texts, self.whole_index, light, s.smalltalk_threshold
+            )
+            if found is not None:
                 owner = self.whole_owners[found[2]]
                 if owner == _NEGATIVE:
                     negative = float(found[1])
@@ -368,16 +456,12 @@ class Index:
                     fact_scores[owner] = float(found[1])
         if light:
             return fact_scores, negative
+
+        query = _Query(hits_of, weights, penalties, sum(weights), {})
         numbers = [t for t in unique if is_number(t)]
-        negatives: list[_Entry] = []
-        for eid in candidates:
-            entry = self.entries[eid]
-            if entry.owner == _NEGATIVE:
-                negatives.append(entry)
-                continue
-            score = self._entry_score(
-                entry, self.fact_credit[entry.owner], all_matches, weights, penalties
-            )
+        chosen, negatives = self._candidates(hits_of)
+        for entry in chosen:
+            score = self._entry_score(entry, entry.owner, query)
             missing = sum(1 for n in numbers if n not in self.fact_numbers[entry.owner])
             score *= s.number_penalty**missing
             if score > fact_scores[entry.owner]:
@@ -386,56 +470,106 @@ class Index:
             # A negative example is read with the best fact's words as its own: it is that
             # fact's question with one thing changed, so only the change should decide.
             top = max(range(len(fact_scores)), key=fact_scores.__getitem__)
-            credits = self.fact_credit[top] if fact_scores[top] > 0 else {}
+            owner = top if fact_scores[top] > 0 else _NEGATIVE
             for entry in negatives:
-                score = self._entry_score(entry, credits, all_matches, weights, penalties)
-                negative = max(negative, score)
+                negative = max(negative, self._entry_score(entry, owner, query))
         return fact_scores, negative
 
-    def _entry_score(
-        self,
-        entry: _Entry,
-        credits: dict[int, float],
-        all_matches: list[list[tuple[int, float]]],
-        weights: list[float],
-        penalties: list[float],
-    ) -> float:
-        """How well one phrasing fits the question, 0-100 (coverage both ways, penalties)."""
+    def _candidates(
+        self, hits_of: dict[int, list[tuple[int, float]]]
+    ) -> tuple[list[_Entry], list[_Entry]]:
+        """The phrasings and negative examples worth scoring in full.
+
+        Rarer words gather candidates with a cheap estimate (matched weight over phrasing
+        weight); very common words only help rank them. The best few per fact, and overall,
+        are scored in full: that keeps a question's cost flat as the knowledge base grows.
+        """
+        limit = max(_MIN_POSTINGS, int(len(self.entries) * _COMMON_SHARE))
+        estimate: dict[int, float] = {}
+        rarest: list[int] | None = None
+        # Only each question word's closest vocabulary words gather candidates; "ministers"
+        # need not repeat what "minister" found.
+        closest: dict[int, float] = {}
+        for hits in hits_of.values():
+            for qi, sim in hits:
+                if sim > closest.get(qi, 0.0):
+                    closest[qi] = sim
+        for vid, hits in hits_of.items():
+            if all(sim < closest[qi] - _NEAR for qi, sim in hits):
+                continue
+            posting = self.postings[vid]
+            if len(posting) > limit:
+                if rarest is None or len(posting) < len(rarest):
+                    rarest = posting
+                continue
+            mass = self.idf[vid] * max(sim for _, sim in hits)
+            for eid in posting:
+                estimate[eid] = estimate.get(eid, 0.0) + mass
+        if not estimate and rarest is not None:
+            estimate = dict.fromkeys(rarest[:limit], 0.0)
+        inverse = self.entry_inverse_scale
+        ranked = heapq.nlargest(
+            _SCORED * 4, [(mass * inverse[eid], eid) for eid, mass in estimate.items()]
+        )
+        per_owner: dict[int, int] = {}
+        chosen: list[_Entry] = []
+        negatives: list[_Entry] = []
+        for _, eid in ranked:
+            entry = self.entries[eid]
+            if entry.owner == _NEGATIVE:
+                if len(negatives) < _SCORED:
+                    negatives.append(entry)
+                continue
+            count = per_owner.get(entry.owner, 0)
+            if count < _PER_FACT and len(chosen) < _SCORED:
+                per_owner[entry.owner] = count + 1
+                chosen.append(entry)
+        return chosen, negatives
+
+    def _entry_score(self, entry: _Entry, owner: int, query: _Query) -> float:
+        """How well one phrasing fits the question, 0-100 (coverage both ways, penalties).
+
+        ``owner`` is the fact whose other words count as partly explaining the question.
+        """
         alpha = self.settings.question_weight
-        words = entry.words
+        size = len(query.weights)
+        own = [0.0] * size
+        mass = 0.0
+        for vid in entry.words:
+            hits = query.hits_of.get(vid)
+            if hits is None:
+                continue
+            best = 0.0
+            for qi, sim in hits:
+                if sim > own[qi]:
+                    own[qi] = sim
+                if sim > best:
+                    best = sim
+            mass += self.idf[vid] * best
+        if mass == 0.0:
+            return 0.0
+        elsewhere = query.credit_of(owner, self.fact_credit)
         covered = 0.0
         factor = 1.0
-        matched: dict[int, float] = {}
-        for qi, matches in enumerate(all_matches):
-            own = 0.0
-            elsewhere = 0.0
-            for vid, sim in matches:
-                if vid in words:
-                    if sim > own:
-                        own = sim
-                    if matched.get(vid, 0.0) < sim:
-                        matched[vid] = sim
-                else:
-                    credit = credits.get(vid)
-                    if credit is not None and sim * credit > elsewhere:
-                        elsewhere = sim * credit
-            best = max(own, elsewhere)
-            covered += weights[qi] * best
+        for qi in range(size):
+            best = own[qi] if own[qi] >= elsewhere[qi] else elsewhere[qi]
+            covered += query.weights[qi] * best
             if best == 0.0:
-                factor *= penalties[qi]
-        if not matched:
-            return 0.0
-        p_cov = min(1.0, sum(self.idf[v] * sim for v, sim in matched.items()) / entry.weight)
-        total = sum(weights)
-        return float(100.0 * factor * ((covered / total) ** alpha) * (p_cov ** (1.0 - alpha)))
+                factor *= query.penalties[qi]
+        p_cov = min(1.0, mass / entry.weight)
+        return float(100.0 * factor * ((covered / query.total) ** alpha) * (p_cov ** (1.0 - alpha)))
 
     def match(self, question: str) -> Match:
         """Decide how to reply to ``question``: a fact, an uncertain fact, small talk or none."""
         s = self.settings
-        intent, talk, exact = self.smalltalk(question)
-        scores, negative = self.score_facts(question)
-        order = sorted(range(len(scores)), key=lambda i: -scores[i])
-        ranking = tuple((self.kb.facts[i], scores[i]) for i in order)
+        words = self.words(question)
+        intent, talk, exact = self.smalltalk(question, words)
+        scores, negative = self.score_facts(question, words)
+        # Only facts the question touched: ranking thousands of zeros would cost more than
+        # the matching itself in a large knowledge base.
+        scored = [i for i, score in enumerate(scores) if score > 0.0]
+        scored.sort(key=lambda i: -scores[i])
+        ranking = tuple((self.kb.facts[i], scores[i]) for i in scored)
         best_fact, best = ranking[0] if ranking else (None, 0.0)
         second = ranking[1][1] if len(ranking) > 1 else 0.0
         margin = best - second
