@@ -19,6 +19,7 @@ from bot.replies import (
     render_plain,
     reply_to,
     reply_to_fact,
+    settle,
     source_card,
     start_card,
     to_json,
@@ -42,7 +43,9 @@ def _engine(settings: Settings) -> Engine:
         kb = load_knowledge(settings.facts, settings.article)
     except KnowledgeError as exc:
         raise CliError(f"knowledge base error:\n{exc}") from None
-    return Engine.build(kb, settings.matching)
+    engine = Engine.build(kb, settings.matching)
+    settle()
+    return engine
 
 
 def _write(stream: TextIO, text: str) -> None:
@@ -204,8 +207,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             reconfigure(errors="replace")
     reconfigure = getattr(sys.stdin, "reconfigure", None)
     if reconfigure is not None:
-        # A line ends at "\n" only: by default a lone "\r" inside a line would end it too,
-        # and one input line would get two answers.
+        # A line ends at "\n" only, so one input line is one answer even when it holds a lone
+        # "\r" (POSIX stdin already behaves so; universal newlines, as on Windows, would not).
         reconfigure(newline="\n")
     try:
         return int(args.func(args))

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from bot.knowledge import KnowledgeBase, KnowledgeError, load_knowledge
 from bot.matcher import MatchSettings
-from bot.replies import Engine
+from bot.replies import Engine, settle
 
 logger = logging.getLogger(__name__)
 
@@ -140,7 +140,11 @@ class KnowledgeHolder:
         cls, facts: Path, article: Path, settings: MatchSettings | None = None
     ) -> KnowledgeHolder:
         """Load the first engine synchronously; raises KnowledgeError."""
-        return cls(Engine.build(load_knowledge(facts, article), settings), facts, article, settings)
+        holder = cls(
+            Engine.build(load_knowledge(facts, article), settings), facts, article, settings
+        )
+        settle()
+        return holder
 
     def _build(self) -> Engine:
         return Engine.build(load_knowledge(self.facts, self.article), self.settings)
@@ -162,6 +166,7 @@ class KnowledgeHolder:
                 return ReloadFailure(str(self.facts), exc, len(old.kb.facts))
             summary = diff(old.kb, new.kb)
             self.engine = new  # the one swap: readers see either the old or the new engine
+            settle()
             self.version += 1
             logger.info(
                 "reloaded %s: %d -> %d facts; added %s; removed %s; changed %s",

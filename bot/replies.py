@@ -6,6 +6,7 @@ they render the result.
 
 from __future__ import annotations
 
+import gc
 import html
 from dataclasses import dataclass
 from typing import Any
@@ -39,6 +40,17 @@ class Engine:
     def build(cls, kb: KnowledgeBase, settings: MatchSettings | None = None) -> Engine:
         """Precompute the index for ``kb``."""
         return cls(kb, Index(kb, settings))
+
+
+def settle() -> None:
+    """Exempt everything alive now (the freshly built engine) from garbage collection.
+
+    The index is hundreds of thousands of long-lived objects; without this, every full
+    collection walks all of them, which at 100,000 phrasings is the slowest question's
+    time. Nothing leaks: objects are still freed when their last reference goes.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 @dataclass(frozen=True, slots=True)

@@ -382,7 +382,6 @@ class SeenUpdates:
         return True
 
 
-
 # --------------------------------------------------------------------------------------------
 # State shared by the handlers
 
@@ -1053,17 +1052,21 @@ def build_application(
     get_updates_request: BaseRequest | None = None,
     limiter: RateLimiter | None = None,
     rate_limiter: BaseRateLimiter[Any] | None = None,
+    concurrent_updates: int = 1,
 ) -> TelegramApp:
     """The configured Application with every handler.
 
     ``request`` and ``get_updates_request`` replace the network (default: a
     :class:`ResilientRequest` each); ``limiter`` is the per-user flood control and
     ``rate_limiter`` PTB's limiter for Telegram's own limits (default: ``AIORateLimiter``).
+    ``concurrent_updates`` is how many updates ``process_update`` handles at once (the bot
+    itself handles them one by one, in order).
     """
     lifecycle = Lifecycle()
     builder = (
         ApplicationBuilder()
         .token(token)
+        .concurrent_updates(concurrent_updates)
         .rate_limiter(rate_limiter if rate_limiter is not None else AIORateLimiter(max_retries=3))
         .post_init(post_init)
         .post_shutdown(post_shutdown)
