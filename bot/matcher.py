@@ -38,6 +38,7 @@ _SCORED = 48  # phrasings scored in full per question
 _PER_FACT = 8  # ... at most this many of one fact
 _COMMON_SHARE = 0.12  # a word in more than this share of phrasings gathers no candidates
 _MIN_POSTINGS = 40
+_MAX_POSTINGS = 2_000
 _NEAR = 0.05
 _SMALLTALK_EXTRA = 2
 _WRAPPED_MAX_WORDS = 24  # longer messages cannot be a short phrase with a few extra words
@@ -221,6 +222,12 @@ class Index:
             if len(token) >= _PREFIX and not is_number(token):
                 self.prefix_index.setdefault(token[:_PREFIX], []).append(vid)
         self._match_cache: dict[str, list[tuple[int, float]]] = {}
+        initials: dict[str, tuple[list[str], list[int]]] = {}
+        for token, vid in vocab.items():
+            words_, ids_ = initials.setdefault(token[0], ([], []))
+            words_.append(token)
+            ids_.append(vid)
+        self.by_initial = initials
         self._stopword_cache: dict[str, bool] = {}
         facts = max(len(kb.facts), 1)
         df = [0] * len(vocab)
@@ -313,14 +320,17 @@ class Index:
         cached = self._match_cache.get(token)
         if cached is not None:
             return cached
+        # Misspellings rarely change the first letter; searching only the words that share
+        # it keeps the search small in a large vocabulary.
+        bucket_words, bucket_ids = self.by_initial.get(token[0], ((), ()))
         found = process.extract(
             token,
-            self.vocab,
+            bucket_words,
             scorer=fuzz.ratio,
             score_cutoff=self.settings.token_cutoff,
             limit=8,
         )
-        best = {vid: score / 100.0 for _, score, vid in found}
+        best = {bucket_ids[position]: score / 100.0 for _, score, position in found}
         if exact is not None:
             best[exact] = 1.0
         # Inflected forms share a long beginning ("товарооборота", "ticaretin"): a common
@@ -415,13 +425,13 @@ class Index:
 
     def score_facts(
         self, question: str, words: _Words | None = None
-    ) -> tuple[list[float], float]:
-        """Score every fact and the best negative example for ``question``."""
+    ) -> tuple[dict[int, float], float]:
+        """Score the facts ``question`` touches (by index) and the best negative example."""
         s = self.settings
         tokens = (words or self.words(question)).tokens
         content = [t for t in tokens if t not in self.stopwords and not self._misspelt_stopword(t)]
         unique = list(dict.fromkeys(content))[:MAX_QUERY_TOKENS]
-        fact_scores = [0.0] * len(self.kb.facts)
+        fact_scores: dict[int, float] = {}
         negative = 0.0
 
         weights: list[float] = []
@@ -464,13 +474,13 @@ class Index:
             score = self._entry_score(entry, entry.owner, query)
             missing = sum(1 for n in numbers if n not in self.fact_numbers[entry.owner])
             score *= s.number_penalty**missing
-            if score > fact_scores[entry.owner]:
+            if score > fact_scores.get(entry.owner, 0.0):
                 fact_scores[entry.owner] = score
         if negatives:
             # A negative example is read with the best fact's words as its own: it is that
             # fact's question with one thing changed, so only the change should decide.
-            top = max(range(len(fact_scores)), key=fact_scores.__getitem__)
-            owner = top if fact_scores[top] > 0 else _NEGATIVE
+            top = max(fact_scores, key=fact_scores.__getitem__, default=_NEGATIVE)
+            owner = top if fact_scores.get(top, 0.0) > 0 else _NEGATIVE
             for entry in negatives:
                 negative = max(negative, self._entry_score(entry, owner, query))
         return fact_scores, negative
@@ -484,7 +494,7 @@ class Index:
         weight); very common words only help rank them. The best few per fact, and overall,
         are scored in full: that keeps a question's cost flat as the knowledge base grows.
         """
-        limit = max(_MIN_POSTINGS, int(len(self.entries) * _COMMON_SHARE))
+        limit = min(_MAX_POSTINGS, max(_MIN_POSTINGS, int(len(self.entries) * _COMMON_SHARE)))
         estimate: dict[int, float] = {}
         rarest: list[int] | None = None
         # Only each question word's closest vocabulary words gather candidates; "ministers"
@@ -567,8 +577,7 @@ class Index:
         scores, negative = self.score_facts(question, words)
         # Only facts the question touched: ranking thousands of zeros would cost more than
         # the matching itself in a large knowledge base.
-        scored = [i for i, score in enumerate(scores) if score > 0.0]
-        scored.sort(key=lambda i: -scores[i])
+        scored = sorted((i for i, score in scores.items() if score > 0.0), key=lambda i: -scores[i])
         ranking = tuple((self.kb.facts[i], scores[i]) for i in scored)
         best_fact, best = ranking[0] if ranking else (None, 0.0)
         second = ranking[1][1] if len(ranking) > 1 else 0.0
