@@ -34,7 +34,7 @@ from bot.normalise import (
 
 _SENTENCE = re.compile(r"[.!?\n]+")
 _EXACT = 95.0
-_SCORED = 48  # phrasings scored in full per question
+_SCORED = 32  # phrasings scored in full per question
 _PER_FACT = 8  # ... at most this many of one fact
 _COMMON_SHARE = 0.12  # a word in more than this share of phrasings gathers no candidates
 _MIN_POSTINGS = 40
@@ -58,22 +58,29 @@ def _word_index(phrases: Sequence[str]) -> dict[str, list[int]]:
     return index
 
 
-def _best_phrase(
+def _whole_phrase(
+    text: str, choices: Sequence[str], cutoff: float
+) -> tuple[str, float, int] | None:
+    """The choice most like ``text`` as a whole sentence, if it scores ``cutoff`` or more."""
+    found = process.extractOne(text, choices, scorer=fuzz.ratio, score_cutoff=cutoff)
+    return None if found is None else (found[0], float(found[1]), found[2])
+
+
+def _wrapped_phrase(
     text: str,
     choices: Sequence[str],
     index: dict[str, list[int]],
-    wrapped: bool,
     cutoff: float,
+    found: tuple[str, float, int] | None,
 ) -> tuple[str, float, int] | None:
-    """The choice most like ``text`` as a whole, or (``wrapped``) contained in it.
+    """``found`` (the whole-sentence match), or a better choice contained in ``text``.
 
     Wrapping allows a few extra words ("thanks a lot, bot", "can you tell me what this is
     about"), never a long sentence that merely contains a short phrase; among contained
     phrases the one covering most of the text wins. Scores below ``cutoff`` are not found.
     """
-    found = process.extractOne(text, choices, scorer=fuzz.ratio, score_cutoff=cutoff)
     words = set(text.split())
-    if not wrapped or len(words) > _WRAPPED_MAX_WORDS:
+    if len(words) > _WRAPPED_MAX_WORDS:
         return found
     # A contained phrase shares at least one word with the text exactly.
     positions = sorted({p for word in words for p in index.get(word, ())})
@@ -86,6 +93,18 @@ def _best_phrase(
         if score and (found is None or score > found[1]):
             found = (phrase, score, position)
     return found
+
+
+def _best_phrase(
+    text: str,
+    choices: Sequence[str],
+    index: dict[str, list[int]],
+    wrapped: bool,
+    cutoff: float,
+) -> tuple[str, float, int] | None:
+    """The best whole-sentence match for ``text``, or (``wrapped``) contained phrase."""
+    found = _whole_phrase(text, choices, cutoff)
+    return _wrapped_phrase(text, choices, index, cutoff, found) if wrapped else found
 
 
 @dataclass(frozen=True, slots=True)
@@ -390,23 +409,21 @@ class Index:
         about_article = any(
             t in self.fact_vocab and t not in self.smalltalk_words for t in words.tokens
         )
+        cutoff = self.settings.smalltalk_threshold
+        raw_text = " ".join(raw)
+        whole = _whole_phrase(raw_text, self.smalltalk_texts, cutoff)
+        exact = whole is not None and whole[1] >= _EXACT
         best_intent, best_score = None, 0.0
-        for text in dict.fromkeys((" ".join(raw), " ".join(content))):
+        for text in dict.fromkeys((raw_text, " ".join(content))):
             if not text:
                 continue
-            found = _best_phrase(
-                text,
-                self.smalltalk_texts,
-                self.smalltalk_index,
-                not about_article,
-                self.settings.smalltalk_threshold,
-            )
+            found = whole if text == raw_text else _whole_phrase(text, self.smalltalk_texts, cutoff)
+            if not about_article:
+                found = _wrapped_phrase(
+                    text, self.smalltalk_texts, self.smalltalk_index, cutoff, found
+                )
             if found is not None and found[1] > best_score:
                 best_intent, best_score = self.smalltalk_intents[found[2]], float(found[1])
-        whole = process.extractOne(
-            " ".join(raw), self.smalltalk_texts, scorer=fuzz.ratio, score_cutoff=_EXACT
-        )
-        exact = whole is not None
         return best_intent, best_score, exact
 
     def _names(self, text: str, acronyms: bool = False) -> set[str]:
@@ -472,8 +489,9 @@ class Index:
         chosen, negatives = self._candidates(hits_of)
         for entry in chosen:
             score = self._entry_score(entry, entry.owner, query)
-            missing = sum(1 for n in numbers if n not in self.fact_numbers[entry.owner])
-            score *= s.number_penalty**missing
+            if numbers:
+                missing = sum(1 for n in numbers if n not in self.fact_numbers[entry.owner])
+                score *= s.number_penalty**missing
             if score > fact_scores.get(entry.owner, 0.0):
                 fact_scores[entry.owner] = score
         if negatives:
