@@ -17,196 +17,37 @@ _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _AZ_LETTERS = re.compile("[əƏ]")
 _TURKIC_LETTERS = re.compile("[ğĞşŞıİçÇöÖüÜ]")
 
-# Frequent function and question words that tell the languages apart. Words shared by
-# Turkish and Azerbaijani are left out, as are words that are also English.
-_MARKERS: dict[str, frozenset[str]] = {
-    "tr": frozenset(
-        [
-            "ne",
-            "nedir",
-            "neydi",
-            "kimdir",
-            "kimin",
-            "kiminle",
-            "nasıl",
-            "nasil",
-            "nerede",
-            "neden",
-            "niçin",
-            "hangi",
-            "kaç",
-            "kac",
-            "oldu",
-            "olarak",
-            "için",
-            "icin",
-            "ile",
-            "ve",
-            "bir",
-            "bu",
-            "şu",
-            "mı",
-            "mi",
-            "mu",
-            "mü",
-            "mıdır",
-            "midir",
-            "yılında",
-            "yilinda",
-            "yıl",
-            "yil",
-            "hakkında",
-            "hakkinda",
-            "söyle",
-            "soyle",
-            "görüştü",
-            "gorustu",
-            "toplantı",
-            "toplanti",
-            "ticaret",
-            "hacmi",
-            "yatırımcı",
-            "yatirimci",
-            "bakanı",
-            "bakani",
-            "bakan",
-            "türkiye",
-            "turkiye",
-            "merhaba",
-            "teşekkürler",
-            "tesekkurler",
-            "sağol",
-            "sagol",
-            "selam",
-        ]
-    ),
-    "az": frozenset(
-        [
-            "nə",
-            "nədir",
-            "kimdir",
-            "kimlə",
-            "kimle",
-            "necə",
-            "nece",
-            "harada",
-            "niyə",
-            "niye",
-            "hansı",
-            "hansi",
-            "neçə",
-            "nece",
-            "olub",
-            "oldu",
-            "üçün",
-            "ucun",
-            "ilə",
-            "ile",
-            "və",
-            "ve",
-            "bir",
-            "bu",
-            "ildə",
-            "ilde",
-            "ili",
-            "haqqında",
-            "haqqinda",
-            "görüşdü",
-            "gorusdu",
-            "görüş",
-            "ticarət",
-            "ticaret",
-            "dövriyyəsi",
-            "dovriyyesi",
-            "dövriyyə",
-            "investor",
-            "nazir",
-            "naziri",
-            "azərbaycan",
-            "azerbaycan",
-            "türkiyə",
-            "turkiye",
-            "salam",
-            "təşəkkürlər",
-            "tesekkurler",
-            "sağ",
-            "ol",
-        ]
-    ),
+# Frequent function and question words. Those both Turkic languages write alike only say
+# "Turkish or Azerbaijani"; the language's own words decide between the two.
+# fmt: off
+_TURKIC = frozenset((
+    "bir", "bu", "görüş", "ile", "ili", "kimdir", "kimin", "kiminle", "kim", "kimle", "mi",
+    "midir", "mu", "mü", "mı", "mıdır", "nece", "niye", "niçin", "ol", "olarak", "oldu",
+    "salam", "sağ", "selam", "tesekkurler", "ticaret", "ve", "yil", "yıl", "şu",
+))
+# Names such as Türkiye or Yanik carry Turkic letters into English questions; English
+# function words outvote them.
+_ENGLISH = frozenset((
+    "a", "about", "an", "and", "are", "at", "between", "by", "can", "did", "do", "does",
+    "for", "from", "has", "have", "how", "in", "is", "it", "me", "of", "on", "or", "tell",
+    "that", "the", "their", "they", "this", "to", "was", "were", "what", "when", "where",
+    "which", "who", "whom", "why", "will", "with", "you", "your",
+))
+_OWN: dict[str, frozenset[str]] = {
+    "tr": frozenset((
+        "bakan", "bakani", "bakanı", "gorustu", "görüştü", "hacmi", "hakkinda", "hakkında",
+        "hangi", "icin", "için", "kac", "kaç", "merhaba", "nasil", "nasıl", "ne", "neden",
+        "nedir", "nerede", "neydi", "sagol", "sağol", "soyle", "söyle", "teşekkürler",
+        "toplanti", "toplantı", "türkiye", "yatirimci", "yatırımcı", "yilinda", "yılında",
+    )),
+    "az": frozenset((
+        "azərbaycan", "dovriyyesi", "dövriyyə", "dövriyyəsi", "gorusdu", "görüşdü", "hansi",
+        "hansı", "haqqinda", "haqqında", "harada", "ilde", "ildə", "ilə", "kimlə", "nazir",
+        "naziri", "necə", "neçə", "niyə", "nə", "nədir", "olub", "ticarət", "türkiyə",
+        "təşəkkürlər", "ucun", "və", "üçün",
+    )),
 }
-# Words only one of the two Turkic languages writes this way.
-_ONLY = {
-    "tr": frozenset(
-        [
-            "ne",
-            "nedir",
-            "neydi",
-            "nasıl",
-            "nasil",
-            "nerede",
-            "neden",
-            "hangi",
-            "kaç",
-            "kac",
-            "için",
-            "icin",
-            "yılında",
-            "yilinda",
-            "hakkında",
-            "hakkinda",
-            "söyle",
-            "soyle",
-            "görüştü",
-            "gorustu",
-            "toplantı",
-            "toplanti",
-            "hacmi",
-            "yatırımcı",
-            "yatirimci",
-            "bakanı",
-            "bakani",
-            "bakan",
-            "türkiye",
-            "merhaba",
-            "teşekkürler",
-            "sağol",
-            "sagol",
-        ]
-    ),
-    "az": frozenset(
-        [
-            "nə",
-            "nədir",
-            "kimlə",
-            "necə",
-            "harada",
-            "niyə",
-            "hansı",
-            "hansi",
-            "neçə",
-            "olub",
-            "üçün",
-            "ucun",
-            "ilə",
-            "və",
-            "ildə",
-            "ilde",
-            "haqqında",
-            "haqqinda",
-            "görüşdü",
-            "gorusdu",
-            "ticarət",
-            "dövriyyəsi",
-            "dovriyyesi",
-            "dövriyyə",
-            "nazir",
-            "naziri",
-            "azərbaycan",
-            "türkiyə",
-            "təşəkkürlər",
-        ]
-    ),
-}
+# fmt: on
 
 
 def detect_language(text: str) -> str | None:
@@ -218,24 +59,22 @@ def detect_language(text: str) -> str | None:
     latin = sum(1 for word in letters for ch in word if ch.isascii())
     if cyrillic and cyrillic >= latin:
         return "ru"
-    if _AZ_LETTERS.search(text):
-        return "az"
     words = [w.lower() for w in letters]
-    only = {lang: sum(1 for w in words if w in vocab) for lang, vocab in _ONLY.items()}
-    if only["az"] > only["tr"]:
+    english = sum(1 for w in words if w in _ENGLISH)
+    if _AZ_LETTERS.search(text) and english <= 1:
         return "az"
-    if only["tr"] > only["az"]:
-        return "tr"
-    if _TURKIC_LETTERS.search(text):
-        return "tr"
-    hits = {lang: sum(1 for w in words if w in vocab) for lang, vocab in _MARKERS.items()}
-    if hits["az"] > hits["tr"]:
-        return "az"
-    if hits["tr"]:
-        return "tr"
-    if any(ch.isascii() for word in letters for ch in word):
+    own = {lang: sum(1 for w in words if w in vocab) for lang, vocab in _OWN.items()}
+    turkic = max(own.values()) + sum(1 for w in words if w in _TURKIC)
+    if english > turkic:
         return "en"
-    return None
+    if own["az"] != own["tr"]:
+        return "az" if own["az"] > own["tr"] else "tr"
+    # Turkic letters or words, and nothing Azerbaijani: Turkish, the larger language.
+    if turkic or (not english and _TURKIC_LETTERS.search(text)):
+        return "tr"
+    # No sign either way ("TANAP", "haberin tarihi" typed without Turkish letters): let the
+    # client's language decide.
+    return "en" if english else None
 
 
 def choose_language(text: str, hint: str | None = None) -> str:
