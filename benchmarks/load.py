@@ -49,7 +49,15 @@ from fakes.recording_request import BOT_USERNAME  # noqa: E402
 from bot import texts  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 from bot.knowledge import load_knowledge  # noqa: E402
-from bot.replies import Engine, render_html, reply_to  # noqa: E402
+from bot.replies import (  # noqa: E402
+    Engine,
+    help_card,
+    render_html,
+    reply_to,
+    source_card,
+    start_card,
+    topics_card,
+)
 from bot.telegram_app import strip_mention  # noqa: E402
 
 TOKEN = "123456789:AAE-load-test-token"
@@ -143,6 +151,16 @@ class Driver:
                 self.later(chat_id)
 
 
+def expected_reply(engine: Engine, text: str) -> str:
+    """What the bot says to ``text`` in a private chat: a command's card, or the answer."""
+    if text.startswith("/"):
+        command = text.split()[0][1:].split("@")[0].lower()
+        cards = {"start": start_card, "topics": topics_card, "source": source_card}
+        return cards.get(command, help_card)(engine).html()  # unknown commands: /help
+    question = strip_mention(text, BOT_USERNAME)
+    return render_html(reply_to(engine, question)) if question else start_card(engine).html()
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     rank = max(1, -(-len(ordered) * q // 100))
@@ -173,12 +191,11 @@ def cpu_name() -> str:
 
 
 def write_config(folder: Path) -> Path:
-    """The shipped config with absolute knowledge paths and the flood control raised."""
+    """The shipped config on a snapshot of the knowledge files, the flood control raised."""
     config = yaml.safe_load((ROOT / "config" / "bot.yaml").read_text(encoding="utf-8"))
-    config["knowledge"] = {
-        "facts": str(ROOT / "knowledge" / "facts.yaml"),
-        "article": str(ROOT / "knowledge" / "article.txt"),
-    }
+    for name in ("facts.yaml", "article.txt"):
+        shutil.copyfile(ROOT / "knowledge" / name, folder / name)
+    config["knowledge"] = {"facts": "facts.yaml", "article": "article.txt"}
     config["telegram"]["rate_limit"] = {"questions": FLOOD_LIMIT, "per_seconds": 60}
     config["logging"] = {"level": "INFO", "unanswered_file": None}
     path = folder / "bot.yaml"
@@ -251,15 +268,22 @@ def main(argv: list[str] | None = None) -> int:
 
     # every reply is the one the same code gives in-process
     wrong = missing = apologies = limited = 0
+    differences = []
     for user in users.values():
         missing += max(0, len(user.questions) - len(user.replies))
         for question, reply in zip(user.questions, user.replies, strict=False):
+            expected = expected_reply(engine, question)
             if reply == texts.ERROR:
                 apologies += 1
             elif reply == texts.RATE_LIMITED:
                 limited += 1
-            elif reply != render_html(reply_to(engine, strip_mention(question, BOT_USERNAME))):
+            elif reply != expected:
                 wrong += 1
+                differences.append(f"{question!r}\n  bot:      {reply!r}\n  expected: {expected!r}")
+    if differences:
+        (folder / "differences.txt").write_text("\n".join(differences), encoding="utf-8")
+        print(f"{wrong} replies differ; see {folder / 'differences.txt'}", file=sys.stderr)
+        args.keep = True
     answered = driver.answered
     seconds = driver.last_answer - driver.first_push
     total = driver.total
@@ -304,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{platform.python_version()} |"
     )
     print(
-        "\nTemporary config: config/bot.yaml with absolute knowledge paths and "
+        "\nTemporary config: config/bot.yaml on a copy of the knowledge files, and "
         f"`telegram.rate_limit: {{questions: {FLOOD_LIMIT}, per_seconds: 60}}`."
     )
     if "Traceback" in log_text:

@@ -30,6 +30,13 @@ to send it. Behaviour worth knowing:
 * **Logging**: one line per question (``QUESTION``, or ``UNANSWERED`` when the article does
   not cover it, so ``grep UNANSWERED`` lists them; ``INLINE`` for inline queries, which are
   never counted as unanswered); the bot token never appears in a log.
+* **Bot API failures**: :class:`ResilientRequest` retries getUpdates on any transient
+  failure and a send only when the Bot API cannot have acted on it, so an answer goes out at
+  most once; the error handler does not apologise for Bot API failures (the answer may have
+  arrived). :func:`drop_repeated_update` handles an update id once, and :func:`poll_updates`
+  confirms to Telegram only the updates it has handled.
+* **Stopping**: SIGTERM/SIGINT stop the bot gracefully within ``SHUTDOWN_SECONDS`` -- no
+  retries and short timeouts from then on, a watchdog as the backstop (:class:`Lifecycle`).
 """
 
 from __future__ import annotations
@@ -271,8 +278,8 @@ class ResilientRequest(HTTPXRequest):
     * ``getUpdates`` is idempotent (the same offset gets the same updates), so every transient
       failure -- no connection, a dropped connection, 5xx, 409, 429 (after its
       ``retry_after``), a body that is not JSON -- is retried with capped exponential
-      backoff, *inside* the call. PTB cancels that call when the bot stops, so no backoff
-      delays a stop; PTB's own polling backoff (up to 30 s) cannot be interrupted.
+      backoff, *inside* the call, which :func:`poll_updates` cancels when the bot stops: no
+      backoff delays a stop (PTB's own polling backoff, up to 30 s, could not be cut short).
     * Any other call is retried only when the Bot API cannot have acted on it: the request
       did not reach it in full, the connection closed without any response, or it answered
       5xx. A read timeout, a connection reset during the response or a 2xx body that is not
@@ -351,7 +358,7 @@ class ResilientRequest(HTTPXRequest):
                 "Bot API %s failed (%s); retry %d in %.1f s", endpoint, reason, attempt, wait
             )
             if polling:
-                await asyncio.sleep(wait)  # PTB cancels the whole call when the bot stops
+                await asyncio.sleep(wait)  # poll_updates cancels the whole call at a stop
             elif await self.lifecycle.sleep(wait):
                 self.lifecycle.cut_short = True
                 if failure is not None:
@@ -1144,10 +1151,16 @@ async def poll_updates(
             continue  # a long poll that ran out: ask again
         except InvalidToken:
             raise
-        except TelegramError as exc:
+        except Exception as exc:  # TelegramError, or updates PTB could not read
             failures += 1
             wait = min(RETRY_MAX_SECONDS, RETRY_FIRST_SECONDS * 2**failures)
-            logger.warning("getUpdates failed: %s; polling again in %.1f s", exc, wait)
+            logger.warning(
+                "getUpdates failed: %s: %s; polling again in %.1f s",
+                type(exc).__name__,
+                exc,
+                wait,
+                exc_info=not isinstance(exc, TelegramError),
+            )
             await lifecycle.sleep(wait)
             continue
         failures = 0
@@ -1155,7 +1168,10 @@ async def poll_updates(
             if lifecycle.stopping:
                 break
             lifecycle.cut_short = False
-            await application.process_update(update)
+            try:
+                await application.process_update(update)
+            except Exception:  # handler errors go to on_error; this is anything else
+                logger.exception("update %s could not be handled; skipped", update.update_id)
             if lifecycle.cut_short:
                 break  # its answer was given up for the stop: it stays with Telegram
             offset = update.update_id + 1

@@ -95,6 +95,7 @@ class FakeBotApi:
         self._message_ids = itertools.count(1000)
         self._seq = itertools.count(1)
         self._closed = False
+        self._wakeups = 0
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -264,6 +265,17 @@ class FakeBotApi:
         with self._cond:
             self._faults.append(fault)
 
+    def clear_faults(self) -> None:
+        """Forget the faults not applied yet: the API has recovered."""
+        with self._cond:
+            self._faults.clear()
+
+    def end_long_polls(self) -> None:
+        """Make the getUpdates calls waiting now return at once (with what is queued)."""
+        with self._cond:
+            self._wakeups += 1
+            self._cond.notify_all()
+
     def _take_fault(self, method: str) -> Fault | None:
         with self._cond:
             for fault in self._faults:
@@ -306,7 +318,8 @@ class FakeBotApi:
             if offset:
                 # Telegram forgets every update below the offset: they are confirmed.
                 self._updates = [u for u in self._updates if u["update_id"] >= offset]
-            while not self._updates and not self._closed:
+            wakeups = self._wakeups
+            while not self._updates and not self._closed and wakeups == self._wakeups:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     break
@@ -373,6 +386,12 @@ def _decode_params(content_type: str, body: bytes) -> dict[str, Any]:
 class _Handler(BaseHTTPRequestHandler):
     fake: FakeBotApi
     protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body go out in two writes; without this, Nagle's algorithm and the
+        # client's delayed ACK hold every response back about 40 ms.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def log_message(self, format: str, *args: Any) -> None:
         return  # keep test output quiet

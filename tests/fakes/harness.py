@@ -1,0 +1,155 @@
+"""The bot's Application with a recording network, and builders for the updates Telegram sends.
+
+Shared by the in-process tests (access control, broken knowledge files, concurrency):
+:func:`open_harness` builds the real application with :func:`bot.telegram_app.build_application`
+and a :class:`~fakes.recording_request.RecordingRequest`, and :meth:`Harness.send` runs one
+update through ``Application.process_update``, returning the Bot API calls it caused.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import shutil
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from telegram import Update
+from telegram.ext import BaseRateLimiter
+
+import bot.telegram_app as tg
+from bot.config import Settings, load_settings
+from bot.ratelimit import RateLimiter
+from bot.reloading import KnowledgeHolder
+from bot.replies import Engine
+from fakes.recording_request import BOT_ID, BOT_USER, RecordingRequest
+
+ROOT = Path(__file__).resolve().parents[2]
+TOKEN = "123456789:AAE-test-SECRET-token"
+ADMIN = 1001
+USER = 2002
+OTHER = 3003
+GROUP = -1001234567890
+CHANNEL = -1009876543210
+ANONYMOUS_ADMIN_BOT = 1087968824
+
+_update_ids = itertools.count(500_000)
+_message_ids = itertools.count(900_000)
+
+
+def person(user_id: int, name: str = "Tester") -> dict[str, Any]:
+    return {"id": user_id, "is_bot": False, "first_name": name}
+
+
+def chat(chat_id: int) -> dict[str, Any]:
+    if chat_id == CHANNEL:
+        return {"id": chat_id, "type": "channel", "title": "Test channel"}
+    if chat_id < 0:
+        return {"id": chat_id, "type": "supergroup", "title": "Test group"}
+    return {"id": chat_id, "type": "private", "first_name": "Tester"}
+
+
+def message(
+    text: str | None = None, *, chat_id: int = USER, from_id: int | None = USER, **extra: Any
+) -> dict[str, Any]:
+    """A Message as Telegram sends it (date in seconds); a leading /command gets its entity."""
+    msg: dict[str, Any] = {
+        "message_id": next(_message_ids),
+        "date": int(time.time()),
+        "chat": chat(chat_id),
+    }
+    if from_id is not None:
+        msg["from"] = BOT_USER if from_id == BOT_ID else person(from_id)
+    if text is not None:
+        msg["text"] = text
+        if text.startswith("/"):
+            length = len(text.split()[0])
+            msg["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
+    msg.update(extra)
+    return msg
+
+
+def update(kind: str = "message", **payload: Any) -> dict[str, Any]:
+    return {"update_id": next(_update_ids), kind: payload}
+
+
+def text_update(text: str, **kwargs: Any) -> dict[str, Any]:
+    return update("message", **message(text, **kwargs))
+
+
+def copy_knowledge(folder: Path) -> tuple[Path, Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    facts, article = folder / "facts.yaml", folder / "article.txt"
+    shutil.copyfile(ROOT / "knowledge" / "facts.yaml", facts)
+    shutil.copyfile(ROOT / "knowledge" / "article.txt", article)
+    return facts, article
+
+
+def make_settings(tmp_path: Path, **telegram: Any) -> Settings:
+    """The project's settings on temporary copies of the knowledge files; ADMIN is the admin."""
+    base = load_settings(ROOT / "config" / "bot.yaml", env={})
+    facts, article = copy_knowledge(tmp_path / "knowledge")
+    return dataclasses.replace(
+        base,
+        facts=facts,
+        article=article,
+        telegram=dataclasses.replace(
+            base.telegram, **{"admins": frozenset({ADMIN}), "base_url": None, **telegram}
+        ),
+        unanswered_file=None,
+    )
+
+
+class Harness:
+    """A built application with a recording network; ``send`` processes one update."""
+
+    def __init__(
+        self, app: tg.TelegramApp, request: RecordingRequest, holder: KnowledgeHolder
+    ) -> None:
+        self.app = app
+        self.request = request
+        self.holder = holder
+
+    @property
+    def engine(self) -> Engine:
+        return self.holder.engine
+
+    async def send(self, data: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+        """Process one update; return the Bot API calls it caused."""
+        self.request.clear()
+        await self.app.process_update(Update.de_json(data, self.app.bot))
+        return list(self.request.calls)
+
+    async def ask(self, text: str, **kwargs: Any) -> list[tuple[str, dict[str, Any]]]:
+        return await self.send(text_update(text, **kwargs))
+
+
+@asynccontextmanager
+async def open_harness(
+    settings: Settings,
+    holder: KnowledgeHolder | None = None,
+    *,
+    request: RecordingRequest | None = None,
+    limiter: RateLimiter | None = None,
+    rate_limiter: BaseRateLimiter[Any] | None = None,
+    concurrent_updates: int = 1,
+) -> AsyncIterator[Harness]:
+    """The application on ``holder`` (default: loaded from the settings' files)."""
+    if holder is None:
+        holder = KnowledgeHolder.load(settings.facts, settings.article, settings.matching)
+    request = request or RecordingRequest()
+    app = tg.build_application(
+        settings,
+        holder,
+        token=TOKEN,
+        request=request,
+        get_updates_request=RecordingRequest(),
+        limiter=limiter,
+        rate_limiter=rate_limiter,
+        concurrent_updates=concurrent_updates,
+    )
+    async with app:
+        yield Harness(app, request, holder)
