@@ -1,0 +1,39 @@
+"""The README documents every setting and environment variable the code reads."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def _keys(data: dict[str, Any], prefix: str = "") -> list[str]:
+    keys: list[str] = []
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            keys.extend(_keys(value, f"{name}."))
+        else:
+            keys.append(name)
+    return keys
+
+
+def test_every_config_key_is_in_the_readme_table() -> None:
+    shipped = yaml.safe_load((ROOT / "config" / "bot.yaml").read_text(encoding="utf-8"))
+    missing = [key for key in _keys(shipped) if f"`{key}`" not in README]
+    assert not missing
+
+
+def test_every_environment_variable_is_in_the_readme() -> None:
+    sources = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "bot").rglob("*.py"))
+    names = set(re.findall(r"""env(?:iron)?\.get\(\s*["']([A-Z_]+)["']""", sources))
+    constant = r"""^\w*ENV\w*(?:: Final)? = ["']([A-Z_]+)["']"""
+    names |= set(re.findall(constant, sources, re.MULTILINE))
+    assert {"TELEGRAM_BOT_TOKEN", "TELEGRAM_BASE_URL", "BOT_ADMINS"} <= names
+    missing = sorted(name for name in names if f"`{name}`" not in README)
+    assert not missing
