@@ -1,17 +1,25 @@
 """Matching a question to a fact of the knowledge base, or to nothing.
 
 The score of a question against one phrasing is a weighted coverage in both directions:
-how much of the question the phrasing explains (a word the article never uses, such as
-"Russia", leaves the question unexplained) and how much of the phrasing the question asks
-for. Words are weighted by how rare they are across facts (IDF), so "2021" or "DOST" decide
-more than "Azerbaijan". Words match through rapidfuzz with a typo-tolerant cutoff, numbers
-only exactly. A fact is answered when its best phrasing scores high enough *and* beats the
-next fact by a margin; negative examples (``unanswerable:``) that fit the question better than
-any fact make the bot say the article does not cover it.
+how much of the question the phrasing explains and how much of the phrasing the question
+asks for. Words are weighted by how rare they are across facts (IDF), so "2021" or "DOST"
+decide more than "Azerbaijan". A question word found in another phrasing of the same fact,
+or only in its answer or quote, counts partly. A word the fact leaves unexplained lowers the
+score, strongly when it is a name ("Russia", "Georgia"); a number the fact lacks halves it.
 
-Everything that does not depend on the question is computed once in :class:`Index`.
+Words match exactly after folding and aliases, through rapidfuzz with a typo-tolerant cutoff
+(numbers only exactly), or by a long shared beginning (inflections). Phrasings and questions
+made only of common words ("what is this about?") are matched as whole sentences instead.
+
+A fact is answered when its best phrasing scores high enough, confidently when it also beats
+the next fact by a margin. A negative example (``unanswerable:``) that explains the question
+at least as well as the best fact, read with that fact's words, means the article does not
+say. Small talk is recognised on the words as written, before aliases.
+
+Everything that does not depend on the question is computed once in :class:`Index`; per
+question, rare words gather candidate phrasings and only the most promising are scored in
+full, so the cost stays nearly flat as the knowledge base grows.
 """
-
 from __future__ import annotations
 
 import heapq
