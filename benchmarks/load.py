@@ -58,7 +58,7 @@ from bot.replies import (  # noqa: E402
     start_card,
     topics_card,
 )
-from bot.telegram_app import strip_mention  # noqa: E402
+from bot.telegram.filters import strip_mention  # noqa: E402
 
 TOKEN = "123456789:AAE-load-test-token"
 FIRST_USER = 100_000

@@ -162,7 +162,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         holder = KnowledgeHolder.load(settings.facts, settings.article, settings.matching)
     except KnowledgeError as exc:
         raise CliError(f"knowledge base error:\n{exc}") from None
-    from bot.telegram_app import run  # the Telegram stack is only needed here
+    from bot.telegram.app import run  # the Telegram stack is only needed here
 
     return run(settings, holder)
 

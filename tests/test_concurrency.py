@@ -40,10 +40,11 @@ from fakes.recording_request import RecordingRequest
 from telegram import Update
 from telegram.ext import AIORateLimiter
 
-import bot.telegram_app as tg
 from bot.knowledge import load_knowledge
 from bot.reloading import KnowledgeHolder
 from bot.replies import Engine, render_html, reply_to
+from bot.telegram.keyboards import keyboard
+from bot.telegram.transport import TelegramApp
 
 QUESTIONS = 1000
 RELOADS = 20
@@ -149,7 +150,7 @@ async def test_questions_in_flight_during_20_reloads_each_get_one_whole_version(
         expected[name] = {}
         for question in PROBES:
             reply = reply_to(engine, question)
-            markup = tg.keyboard(reply.suggestions, reply.language)
+            markup = keyboard(reply.suggestions, reply.language)
             expected[name][question] = (
                 render_html(reply),
                 markup.to_dict() if markup is not None else None,
@@ -205,5 +206,5 @@ async def test_questions_in_flight_during_20_reloads_each_get_one_whole_version(
     assert request.most_in_flight >= 100  # a crowd of questions waited on the network at once
 
 
-async def _process(app: tg.TelegramApp, data: dict[str, Any]) -> None:
+async def _process(app: TelegramApp, data: dict[str, Any]) -> None:
     await app.process_update(Update.de_json(data, app.bot))

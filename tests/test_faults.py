@@ -1,6 +1,6 @@
 """Bot API faults: every question that reached the bot is answered exactly once.
 
-Part 1 is the retry policy of :class:`bot.telegram_app.ResilientRequest`, call by call,
+Part 1 is the retry policy of :class:`bot.telegram.transport.ResilientRequest`, call by call,
 against an ``httpx.MockTransport``; and the error handler, which apologises for the bot's own
 failures but not for the Bot API's.
 
@@ -36,11 +36,12 @@ from fakes.recording_request import BOT_USER
 from telegram import Bot
 from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError, TimedOut
 
-import bot.telegram_app as tg
 from bot import texts
 from bot.config import load_settings
 from bot.knowledge import load_knowledge
 from bot.replies import Engine, render_html, reply_to
+from bot.telegram import transport
+from bot.telegram.keyboards import keyboard
 
 TOKEN = "123456789:AAE-test-SECRET-token"
 STOP_LIMIT = 5.0
@@ -89,15 +90,17 @@ class Script:
 
 @pytest.fixture(autouse=True)
 def quick_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(tg, "RETRY_FIRST_SECONDS", 0.001)
+    monkeypatch.setattr(transport, "RETRY_FIRST_SECONDS", 0.001)
 
 
 async def call(
-    script: Script, action: Callable[[Bot], Any], lifecycle: tg.Lifecycle | None = None
+    script: Script, action: Callable[[Bot], Any], lifecycle: transport.Lifecycle | None = None
 ) -> Any:
-    lifecycle = lifecycle or tg.Lifecycle()
+    lifecycle = lifecycle or transport.Lifecycle()
     requests = [
-        tg.ResilientRequest(lifecycle, httpx_kwargs={"transport": httpx.MockTransport(script)})
+        transport.ResilientRequest(
+            lifecycle, httpx_kwargs={"transport": httpx.MockTransport(script)}
+        )
         for _ in range(2)
     ]
     async with Bot(
@@ -162,7 +165,7 @@ async def test_send_gives_up_after_its_retries() -> None:
     script = Script(sendMessage=[502] * 10)
     with pytest.raises(NetworkError):
         await call(script, send)
-    assert script.count("sendMessage") == tg.SEND_RETRIES + 1
+    assert script.count("sendMessage") == transport.SEND_RETRIES + 1
 
 
 async def test_get_updates_retries_every_transient_failure() -> None:
@@ -188,14 +191,14 @@ async def test_a_rejected_token_is_final_and_get_me_is_never_retried() -> None:
 
 
 async def test_once_stopping_nothing_is_retried_and_timeouts_are_short() -> None:
-    lifecycle = tg.Lifecycle()
+    lifecycle = transport.Lifecycle()
     lifecycle.stop()
     script = Script(sendMessage=[502, ok(SENT)])
     with pytest.raises(NetworkError):
         await call(script, send, lifecycle)
     assert script.count("sendMessage") == 1 and lifecycle.cut_short
     timeouts = next(t for m, t in script.calls if m == "sendMessage")
-    assert set(timeouts.values()) == {tg.STOPPING_TIMEOUT}
+    assert set(timeouts.values()) == {transport.STOPPING_TIMEOUT}
 
 
 # --- part 1: who gets an apology ------------------------------------------------------------
@@ -276,7 +279,7 @@ class Run:
 
     def expected(self, chat_id: int) -> dict[str, Any]:
         reply = reply_to(self.engine, self.asked[chat_id])
-        markup = tg.keyboard(reply.suggestions, reply.language)
+        markup = keyboard(reply.suggestions, reply.language)
         params: dict[str, Any] = {
             "chat_id": chat_id,
             "text": render_html(reply),

@@ -37,7 +37,6 @@ from fakes.telegram_html import assert_valid, problems, visible_text
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-import bot.telegram_app as tg
 from bot.config import load_settings
 from bot.knowledge import Fact, KnowledgeBase, Source, load_knowledge
 from bot.matcher import Verdict
@@ -50,12 +49,15 @@ from bot.replies import (
     render_html,
     render_plain,
     reply_to,
+    reply_to_fact,
     source_card,
     start_card,
     telegram_length,
     to_json,
     topics_card,
 )
+from bot.telegram.filters import mentions, strip_mention
+from bot.telegram.keyboards import keyboard
 from bot.texts import SMALLTALK
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -229,7 +231,7 @@ def check_reply(engine: Engine, reply: Reply) -> None:
     assert json.loads(json.dumps(data, ensure_ascii=False)) == data
     assert 0 <= data["score"] <= 100
     assert (data["fact_id"] is None) == (reply.fact is None)
-    markup = tg.keyboard(reply.suggestions, reply.language)
+    markup = keyboard(reply.suggestions, reply.language)
     for row in markup.inline_keyboard if markup else ():
         for button in row:
             assert len(button.text) <= 64 and button.text.strip()
@@ -258,8 +260,8 @@ def test_reply_never_raises_and_renders_valid_telegram_html(
     assert reply.language in LANGUAGES
     check_reply(engine, reply)
     # what the group handler does with it first
-    assert isinstance(tg.strip_mention(question, "article_qa_bot"), str)
-    tg.mentions(question, "article_qa_bot")
+    assert isinstance(strip_mention(question, "article_qa_bot"), str)
+    mentions(question, "article_qa_bot")
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -274,9 +276,9 @@ def test_cards_are_valid_telegram_html_in_every_language(engine: Engine, languag
     for card in cards:
         assert_valid(card.html())
         assert card.plain().strip()
-        tg.keyboard(card.suggestions, card.language)
+        keyboard(card.suggestions, card.language)
     for fact in engine.kb.facts:
-        reply = tg.reply_to_fact(engine, fact.id, language)
+        reply = reply_to_fact(engine, fact.id, language)
         assert reply is not None
         check_reply(engine, reply)
 
@@ -350,7 +352,7 @@ def test_hostile_knowledge_base_still_renders_valid_html(kb: KnowledgeBase, lang
         text = card.html()
         assert_valid(text)
         assert len(text) <= TELEGRAM_MAX_CHARS
-        markup = tg.keyboard(card.suggestions, card.language)
+        markup = keyboard(card.suggestions, card.language)
         assert markup is None or len(markup.inline_keyboard) <= 100
 
 
@@ -364,7 +366,7 @@ def test_thousands_of_facts_fit_in_one_topics_message() -> None:
     text = card.html()
     assert_valid(text)
     assert text.endswith("\n…") and telegram_length(visible_text(text)) <= TELEGRAM_MAX_CHARS
-    markup = tg.keyboard(card.suggestions, card.language)
+    markup = keyboard(card.suggestions, card.language)
     assert markup is not None and len(markup.inline_keyboard) == 100
 
 

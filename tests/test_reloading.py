@@ -121,7 +121,7 @@ def test_diff_notices_changes_outside_facts(holder: KnowledgeHolder) -> None:
 
 
 async def test_watcher_reloads_when_the_file_changes(holder: KnowledgeHolder) -> None:
-    from bot.telegram_app import watch_knowledge
+    from bot.telegram.hooks import watch_knowledge
 
     stop = asyncio.Event()
     task = asyncio.create_task(watch_knowledge(holder, stop))

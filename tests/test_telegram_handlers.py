@@ -9,6 +9,7 @@ the same engine, and only clear questions are used.
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import itertools
 import json
 import logging
@@ -26,7 +27,6 @@ from fakes.recording_request import BOT_ID, BOT_USER, BOT_USERNAME, RecordingReq
 from telegram import Update
 from telegram.ext import CommandHandler
 
-import bot.telegram_app as tg
 from bot import texts
 from bot.config import Settings, load_settings
 from bot.knowledge import Fact
@@ -45,6 +45,13 @@ from bot.replies import (
     suggestion_label,
     topics_card,
 )
+from bot.telegram import handlers as tg_handlers
+from bot.telegram.app import build_application, file_url_for, run
+from bot.telegram.filters import mentions, strip_mention
+from bot.telegram.hooks import post_init, post_shutdown
+from bot.telegram.keyboards import button_label, callback_data, fact_for_callback
+from bot.telegram.state import STATE_KEY
+from bot.telegram.transport import TelegramApp
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "123456789:AAE-test-SECRET-token"
@@ -132,7 +139,7 @@ class Harness:
     """A built application with a recording network; ``send`` processes one update."""
 
     def __init__(
-        self, app: tg.TelegramApp, request: RecordingRequest, holder: KnowledgeHolder
+        self, app: TelegramApp, request: RecordingRequest, holder: KnowledgeHolder
     ) -> None:
         self.app = app
         self.request = request
@@ -195,7 +202,7 @@ async def open_harness(
 ) -> AsyncIterator[Harness]:
     holder = initial_holder(settings)
     request = RecordingRequest()
-    app = tg.build_application(
+    app = build_application(
         settings,
         holder,
         token=TOKEN,
@@ -288,7 +295,7 @@ async def test_unanswered_question_is_logged_with_marker_and_recorded(
     caplog.set_level(logging.INFO, logger="bot")
     await harness.ask(NEAR_MISS)
     await harness.ask(CLEAR_QUESTION)
-    lines = [r.getMessage() for r in caplog.records if r.name == "bot.telegram_app"]
+    lines = [r.getMessage() for r in caplog.records if r.name.startswith("bot.telegram.")]
     unanswered = [line for line in lines if line.startswith("UNANSWERED")]
     assert len(unanswered) == 1
     assert re.match(
@@ -527,7 +534,7 @@ async def test_post_init_sets_command_menus_and_survives_a_failing_admin_scope(
 
         h.request.error_rules.append(chat_not_found)
         h.request.clear()
-        await tg.post_init(h.app)
+        await post_init(h.app)
         public = [{"command": n, "description": d} for n, d in command_menu()]
         admin = [{"command": n, "description": d} for n, d in command_menu(admin=True)]
         localised = [
@@ -552,10 +559,10 @@ async def test_post_init_sets_command_menus_and_survives_a_failing_admin_scope(
             and "chat not found" in r.getMessage().lower()
             for r in caplog.records
         )
-        await tg.post_shutdown(h.app)
+        await post_shutdown(h.app)
 
 
-def registered_commands(app: tg.TelegramApp) -> set[str]:
+def registered_commands(app: TelegramApp) -> set[str]:
     return {
         command
         for handlers in app.handlers.values()
@@ -767,11 +774,13 @@ async def test_error_handler_apologises_and_logs(
     def broken(engine: Engine, question: str) -> None:
         raise RuntimeError(f"matcher exploded; token {TOKEN}")
 
-    monkeypatch.setattr(tg, "reply_to", broken)
+    monkeypatch.setattr(tg_handlers, "reply_to", broken)
     data = text_update(CLEAR_QUESTION)
     calls = await harness.send(data)
     assert calls == [("sendMessage", {"chat_id": USER, "text": texts.ERROR})]
-    errors = [r for r in caplog.records if r.levelno == logging.ERROR and r.name == tg.__name__]
+    errors = [
+        r for r in caplog.records if r.levelno == logging.ERROR and r.name == tg_handlers.__name__
+    ]
     assert errors[-1].exc_info is not None
     assert f"update={data['update_id']} user={USER} chat={USER}" in errors[-1].getMessage()
 
@@ -782,7 +791,7 @@ async def test_error_handler_never_raises_even_when_the_apology_fails(
     def broken(engine: Engine, question: str) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(tg, "reply_to", broken)
+    monkeypatch.setattr(tg_handlers, "reply_to", broken)
     harness.request.error_rules.append(
         lambda method, params: (
             (403, "Forbidden: bot was blocked") if method == "sendMessage" else None
@@ -798,33 +807,33 @@ async def test_error_handler_never_raises_even_when_the_apology_fails(
 
 
 def test_mentions_and_strip_mention() -> None:
-    assert tg.mentions("hey @Article_QA_BOT, who met?", BOT_USERNAME)
-    assert not tg.mentions("mail me at x@article_qa_bot", BOT_USERNAME)
-    assert not tg.mentions("@article_qa_bot2 who met?", BOT_USERNAME)
-    assert tg.strip_mention("@article_qa_bot, who met whom?", BOT_USERNAME) == "who met whom?"
-    assert tg.strip_mention("who met whom @ARTICLE_QA_BOT", BOT_USERNAME) == "who met whom"
+    assert mentions("hey @Article_QA_BOT, who met?", BOT_USERNAME)
+    assert not mentions("mail me at x@article_qa_bot", BOT_USERNAME)
+    assert not mentions("@article_qa_bot2 who met?", BOT_USERNAME)
+    assert strip_mention("@article_qa_bot, who met whom?", BOT_USERNAME) == "who met whom?"
+    assert strip_mention("who met whom @ARTICLE_QA_BOT", BOT_USERNAME) == "who met whom"
 
 
 def test_callback_data_fits_64_bytes_and_round_trips(harness: Harness) -> None:
     engine = harness.engine
     for fact in engine.kb.facts:
-        data = tg.callback_data(fact)
+        data = callback_data(fact)
         assert len(data.encode()) <= 64
-        assert tg.fact_for_callback(engine, data) == fact
+        assert fact_for_callback(engine, data) == fact
     long_fact = dataclasses.replace(engine.kb.facts[0], id="x" * 64)
-    long_data = tg.callback_data(long_fact)
+    long_data = callback_data(long_fact)
     assert long_data.startswith("fact#") and len(long_data.encode()) <= 64
 
 
 def test_button_label_is_truncated_to_64_characters(harness: Harness) -> None:
     fact = dataclasses.replace(harness.engine.kb.facts[0], questions=("word " * 30,))
-    assert len(tg.button_label(fact)) == 64 and tg.button_label(fact).endswith("…")
+    assert len(button_label(fact)) == 64 and button_label(fact).endswith("…")
 
 
 def test_file_url_follows_the_base_url() -> None:
-    assert tg.file_url_for("http://127.0.0.1:8081/bot") == "http://127.0.0.1:8081/file/bot"
+    assert file_url_for("http://127.0.0.1:8081/bot") == "http://127.0.0.1:8081/file/bot"
     assert (
-        tg.file_url_for("https://api.example/bot{token}") == "https://api.example/file/bot{token}"
+        file_url_for("https://api.example/bot{token}") == "https://api.example/file/bot{token}"
     )
 
 
@@ -837,11 +846,11 @@ async def test_auto_reload_watcher_starts_in_post_init_and_stops_in_post_shutdow
 ) -> None:
     settings = make_settings(tmp_path, auto_reload=True)
     async with open_harness(settings) as h:
-        await tg.post_init(h.app)
-        state = h.app.bot_data[tg.STATE_KEY]
+        await post_init(h.app)
+        state = h.app.bot_data[STATE_KEY]
         task = state.watcher
         assert task is not None and not task.done()
-        await tg.post_shutdown(h.app)
+        await post_shutdown(h.app)
         assert state.watcher is None and task.done()
 
 
@@ -849,7 +858,7 @@ def test_run_without_token_fails_with_one_line(
     settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
-    assert tg.run(settings) == 1
+    assert run(settings) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "TELEGRAM_BOT_TOKEN is not set" in err
 
@@ -859,13 +868,13 @@ def test_auto_reload_without_watchfiles_is_a_clear_error(
 ) -> None:
     settings = make_settings(tmp_path, auto_reload=True)
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
-    real_find_spec = tg.importlib.util.find_spec
+    real_find_spec = importlib.util.find_spec
 
     def no_watchfiles(name: str, *args: Any) -> Any:
         return None if name == "watchfiles" else real_find_spec(name, *args)
 
-    monkeypatch.setattr(tg.importlib.util, "find_spec", no_watchfiles)
-    assert tg.run(settings) == 1
+    monkeypatch.setattr(importlib.util, "find_spec", no_watchfiles)
+    assert run(settings) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "watchfiles" in err and TOKEN not in err
 
@@ -875,7 +884,7 @@ async def test_inline_queries_are_never_logged_as_unanswered(
 ) -> None:
     caplog.set_level(logging.INFO, logger="bot")
     await harness.send(inline_update(NEAR_MISS))
-    lines = [r.getMessage() for r in caplog.records if r.name == "bot.telegram_app"]
+    lines = [r.getMessage() for r in caplog.records if r.name.startswith("bot.telegram.")]
     assert len(lines) == 1 and lines[0].startswith("INLINE chat=inline user=2002 via=inline")
     assert settings.unanswered_file is not None and not settings.unanswered_file.exists()
 

@@ -1,7 +1,7 @@
 """The bot's Application with a recording network, and builders for the updates Telegram sends.
 
 Shared by the in-process tests (access control, broken knowledge files, concurrency):
-:func:`open_harness` builds the real application with :func:`bot.telegram_app.build_application`
+:func:`open_harness` builds the real application with :func:`bot.telegram.app.build_application`
 and a :class:`~fakes.recording_request.RecordingRequest`, and :meth:`Harness.send` runs one
 update through ``Application.process_update``, returning the Bot API calls it caused.
 """
@@ -20,11 +20,12 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseRateLimiter
 
-import bot.telegram_app as tg
 from bot.config import Settings, load_settings
 from bot.ratelimit import RateLimiter
 from bot.reloading import KnowledgeHolder
 from bot.replies import Engine
+from bot.telegram.app import build_application
+from bot.telegram.transport import TelegramApp
 from fakes.recording_request import BOT_ID, BOT_USER, RecordingRequest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -107,7 +108,7 @@ class Harness:
     """A built application with a recording network; ``send`` processes one update."""
 
     def __init__(
-        self, app: tg.TelegramApp, request: RecordingRequest, holder: KnowledgeHolder
+        self, app: TelegramApp, request: RecordingRequest, holder: KnowledgeHolder
     ) -> None:
         self.app = app
         self.request = request
@@ -141,7 +142,7 @@ async def open_harness(
     if holder is None:
         holder = KnowledgeHolder.load(settings.facts, settings.article, settings.matching)
     request = request or RecordingRequest()
-    app = tg.build_application(
+    app = build_application(
         settings,
         holder,
         token=TOKEN,

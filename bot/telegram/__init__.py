@@ -1,0 +1,50 @@
+"""The Telegram front end: ``python -m bot run`` (python-telegram-bot 22).
+
+Every reply comes from :mod:`bot.replies`; this package only decides *when* to answer and how
+to send it. Behaviour worth knowing:
+
+* **Private chats**: every new text message that is not a command is a question; other
+  messages (sticker, photo, voice, ...) get :data:`bot.texts.NON_TEXT`; unknown commands get
+  the /help card.
+* **Groups and supergroups**: the bot answers its commands, text messages that mention it
+  (``@username``, any case; the mention is removed from the question) and replies to its own
+  messages. Non-text messages get :data:`bot.texts.NON_TEXT` only when they reply to the bot.
+  Everything else is ignored silently.
+* **Edited messages are ignored**: an edit is never re-answered and never executed as a
+  command, so editing a message into ``/reload`` does nothing. Every handler filters on
+  ``filters.UpdateType.MESSAGE`` (new messages only; PTB's ``CommandHandler`` would otherwise
+  also fire on edits), and polling/webhook ask Telegram only for
+  :data:`~bot.telegram.transport.ALLOWED_UPDATES`, which leaves edits out.
+* **/reload** is for admins (``telegram.admins`` / ``BOT_ADMINS``) sending the command
+  themselves: a message forwarded from an admin, a channel post and a message sent as an
+  anonymous group admin (``sender_chat`` set, or from ``GroupAnonymousBot``) are refused
+  like anyone else's, politely and with a log line; nothing is reloaded.
+* **Inline mode** (``@username question`` in any chat): answers as articles to send; an
+  empty query offers the example questions.
+* **Flood control**: ``telegram.rate_limit`` questions per user per window (button taps and
+  non-text messages count too); over it, one short note per window, then silence. Telegram's
+  own limits and 429 answers are handled by PTB's ``AIORateLimiter``.
+* **Language**: a question is answered in its own language, else the user's Telegram client
+  language (``language_code``), else English; cards, notes and button taps use the client
+  language.
+* **Logging**: one line per question (``QUESTION``, or ``UNANSWERED`` when the article does
+  not cover it, so ``grep UNANSWERED`` lists them; ``INLINE`` for inline queries, which are
+  never counted as unanswered); the bot token never appears in a log.
+* **Bot API failures**: :class:`~bot.telegram.transport.ResilientRequest` retries getUpdates
+  on any transient failure and a send only when the Bot API cannot have acted on it, so an
+  answer goes out at most once; the error handler does not apologise for Bot API failures
+  (the answer may have arrived). :func:`~bot.telegram.handlers.drop_repeated_update` handles
+  an update id once, and :func:`~bot.telegram.transport.poll_updates` confirms to Telegram
+  only the updates it has handled.
+* **Stopping**: SIGTERM/SIGINT stop the bot gracefully within ``SHUTDOWN_SECONDS`` -- no
+  retries and short timeouts from then on, a watchdog as the backstop
+  (:class:`~bot.telegram.transport.Lifecycle`).
+
+The modules: :mod:`~bot.telegram.app` (the handler order, building the application,
+``run``), :mod:`~bot.telegram.handlers` (the handlers and the error handler),
+:mod:`~bot.telegram.hooks` (command menus and the knowledge watcher at start and stop),
+:mod:`~bot.telegram.filters`, :mod:`~bot.telegram.keyboards` (suggestion buttons),
+:mod:`~bot.telegram.question_log` (the log line per question, the unanswered file),
+:mod:`~bot.telegram.state` (what the handlers share) and :mod:`~bot.telegram.transport` (the
+Bot API connection, polling and stopping).
+"""
