@@ -31,7 +31,8 @@ _ENGLISH = frozenset((
     "a", "about", "an", "and", "are", "at", "between", "by", "can", "did", "do", "does",
     "for", "from", "has", "have", "how", "in", "is", "it", "me", "of", "on", "or", "tell",
     "that", "the", "their", "they", "this", "to", "was", "were", "what", "when", "where",
-    "which", "who", "whom", "why", "will", "with", "you", "your",
+    "which", "who", "whom", "why", "will", "with", "you", "your", "thanks", "thank", "hello",
+    "hi", "please", "bye", "goodbye",
 ))
 _OWN: dict[str, frozenset[str]] = {
     "tr": frozenset((
