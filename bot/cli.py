@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -32,8 +33,19 @@ class CliError(Exception):
 
 
 def _settings(args: argparse.Namespace) -> Settings:
+    overrides = {
+        "telegram.mode": getattr(args, "mode", None),
+        "telegram.webhook.url": getattr(args, "webhook_url", None),
+        "telegram.webhook.listen": getattr(args, "listen", None),
+        "telegram.webhook.port": getattr(args, "port", None),
+    }
+    env = dict(os.environ)
+    if overrides["telegram.mode"] is not None:
+        env.pop("BOT_MODE", None)  # a flag given on this command line wins
+    if overrides["telegram.webhook.url"] is not None:
+        env.pop("TELEGRAM_WEBHOOK_URL", None)
     try:
-        return load_settings(Path(args.config))
+        return load_settings(Path(args.config), env, overrides)
     except ConfigError as exc:
         raise CliError(f"config error: {exc}") from None
 
@@ -193,6 +205,10 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("file", help="question set YAML (cases: q, expect, category)")
     ev.set_defaults(func=cmd_eval)
     run = sub.add_parser("run", parents=[common], help="start the Telegram bot")
+    run.add_argument("--mode", choices=("polling", "webhook"), help="override telegram.mode")
+    run.add_argument("--webhook-url", metavar="URL", help="public HTTPS URL for webhook mode")
+    run.add_argument("--listen", metavar="ADDRESS", help="address the webhook server binds")
+    run.add_argument("--port", type=int, metavar="PORT", help="port the webhook server binds")
     run.set_defaults(func=cmd_run)
     return parser
 

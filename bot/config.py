@@ -183,8 +183,16 @@ def _telegram(raw: dict[str, Any], env: Mapping[str, str]) -> TelegramSettings:
     )
 
 
-def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
-    """Read and validate the config file; relative paths resolve against its folder."""
+def load_settings(
+    path: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Read and validate the config file; relative paths resolve against its folder.
+
+    ``overrides`` (dotted keys, e.g. ``telegram.webhook.port``: command-line flags) replace
+    the file's values and are validated like them; environment variables win over both.
+    """
     env = os.environ if env is None else env
     path = path or DEFAULT_CONFIG
     try:
@@ -204,6 +212,15 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
     if data is None:  # an empty file: every default
         data = {}
     try:
+        for dotted, value in (overrides or {}).items():
+            if value is None:
+                continue
+            *parents, last = dotted.split(".")
+            node = data
+            for part in parents:
+                node = node.setdefault(part, {}) if isinstance(node, dict) else node
+                _expect(node, dict, ".".join(parents))
+            node[last] = value
         _expect(data, dict, "the config's top level")
         unknown = sorted(set(data) - {"knowledge", "matching", "telegram", "logging"})
         if unknown:

@@ -551,3 +551,18 @@ def test_config_paths_resolve_against_the_config_folder(tmp_path: Path) -> None:
     checked = run("check", "--config", config, cwd=tmp_path / "work")
     assert checked.returncode == 0, checked.stderr
     assert checked.stdout.startswith(f"{(tmp_path / 'kb' / 'facts.yaml').resolve()}: OK:")
+
+
+def test_run_flags_override_the_config() -> None:
+    """--mode webhook without a URL is refused before anything starts, naming the setting."""
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "run", "--mode", "webhook"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "TELEGRAM_"))},
+    )
+    assert result.returncode == 1
+    assert "webhook mode needs telegram.webhook.url" in result.stderr
+    assert "Traceback" not in result.stderr

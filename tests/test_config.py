@@ -333,3 +333,23 @@ def test_shipped_config_matches_the_code_defaults() -> None:
     root = Path(__file__).resolve().parent.parent
     shipped = load_settings(root / "config" / "bot.yaml", env={}).matching
     assert dataclasses.asdict(shipped) == dataclasses.asdict(MatchSettings())
+
+
+def test_overrides_replace_file_values_and_are_validated(tmp_path: Path) -> None:
+    config = tmp_path / "bot.yaml"
+    config.write_text("telegram:\n  webhook:\n    port: 8443\n", encoding="utf-8")
+    settings = load_settings(
+        config,
+        env={"TELEGRAM_WEBHOOK_SECRET": "s3cret"},
+        overrides={
+            "telegram.mode": "webhook",
+            "telegram.webhook.url": "https://bot.example/telegram",
+            "telegram.webhook.port": 9000,
+            "telegram.webhook.listen": None,  # a flag not given changes nothing
+        },
+    )
+    assert settings.telegram.mode == "webhook"
+    assert settings.telegram.webhook.port == 9000
+    assert settings.telegram.webhook.listen == "127.0.0.1"
+    with pytest.raises(ConfigError, match="port must be between"):
+        load_settings(config, env={}, overrides={"telegram.webhook.port": 0})
