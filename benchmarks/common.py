@@ -6,6 +6,7 @@ Not a benchmark itself; every script is run from the project root as
 
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 import statistics
@@ -34,6 +35,26 @@ def load_project(config: Path = DEFAULT_CONFIG) -> tuple[KnowledgeBase, MatchSet
 def load_questions(path: Path, kb: KnowledgeBase) -> list[Case]:
     """The evaluation cases, checked against the knowledge base's fact ids."""
     return load_cases(path, (f.id for f in kb.facts))
+
+
+def add_project_arguments(parser: argparse.ArgumentParser) -> None:
+    """The evaluation set (``QUESTIONS.yaml``, optional) and ``--config``."""
+    parser.add_argument("questions", nargs="?", type=Path, default=DEFAULT_QUESTIONS)
+    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+
+
+def add_timing_arguments(parser: argparse.ArgumentParser, rounds: int) -> None:
+    """``--rounds`` (timed passes over the set) and ``--no-pin``."""
+    parser.add_argument("--rounds", type=int, default=rounds, help="timed passes over the set")
+    parser.add_argument("--no-pin", action="store_true", help="do not pin to one CPU")
+
+
+def load_arguments(
+    args: argparse.Namespace,
+) -> tuple[KnowledgeBase, MatchSettings, list[Case]]:
+    """The knowledge base and settings of ``args.config`` and the cases of ``args.questions``."""
+    kb, settings = load_project(args.config)
+    return kb, settings, load_questions(args.questions, kb)
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -79,21 +100,24 @@ def table(
     return "\n".join(lines)
 
 
-def machine() -> str:
-    """One line describing where the numbers were taken."""
-    cpu = platform.processor() or platform.machine()
+def cpu_name() -> str:
+    """The CPU's model name (Linux), else what ``platform`` knows."""
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as handle:
             for line in handle:
                 if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
+                    return line.split(":", 1)[1].strip()
     except OSError:
         pass
+    return platform.processor() or platform.machine()
+
+
+def machine() -> str:
+    """One line describing where the numbers were taken."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return (
         f"Python {platform.python_version()} on {platform.system()} {platform.machine()}, "
-        f"{cpu}, {cores} core(s); {revision()}"
+        f"{cpu_name()}, {cores} core(s); {revision()}"
     )
 
 
@@ -128,6 +152,11 @@ def revision() -> str:
     return f"commit {commit}" + (
         " with uncommitted changes to bot/, knowledge/ or config/" if dirty else ""
     )
+
+
+def pin_unless(no_pin: bool) -> str:
+    """Pin to one core (see :func:`pin_to_one_core`) unless ``no_pin``; a note either way."""
+    return "not pinned" if no_pin else pin_to_one_core()
 
 
 def pin_to_one_core() -> str:

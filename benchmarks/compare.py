@@ -52,16 +52,15 @@ from rank_bm25 import BM25Okapi
 from rapidfuzz import fuzz, process, utils
 
 from benchmarks.common import (
-    DEFAULT_CONFIG,
-    DEFAULT_QUESTIONS,
+    add_project_arguments,
+    add_timing_arguments,
     emit,
-    load_project,
-    load_questions,
+    load_arguments,
     machine,
     median,
     ms,
     percentile,
-    pin_to_one_core,
+    pin_unless,
     table,
 )
 from bot.evaluation import CATEGORIES, Case, Outcome
@@ -387,16 +386,13 @@ def report(
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("questions", nargs="?", type=Path, default=DEFAULT_QUESTIONS)
-    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
-    parser.add_argument("--rounds", type=int, default=5, help="timed passes over the set")
-    parser.add_argument("--no-pin", action="store_true", help="do not pin to one CPU")
+    add_project_arguments(parser)
+    add_timing_arguments(parser, rounds=5)
     parser.add_argument("--out", type=Path, help="also write the Markdown here")
     args = parser.parse_args(argv)
     where = machine()
-    pinned = "not pinned" if args.no_pin else pin_to_one_core()
-    kb, settings = load_project(args.config)
-    cases = load_questions(args.questions, kb)
+    pinned = pin_unless(args.no_pin)
+    kb, settings, cases = load_arguments(args)
     results = [run_ours(kb, settings, cases, args.rounds)]
     for name, make in BASELINES.items():
         results.append(run_baseline(name, make, kb, cases, args.rounds))

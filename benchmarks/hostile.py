@@ -27,11 +27,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bot.config import load_settings
-from bot.knowledge import load_knowledge
+from benchmarks.common import DEFAULT_CONFIG, cpu_name, load_project, percentile
 from bot.replies import Engine, render_html, render_plain, reply_to, to_json
 
-ROOT = Path(__file__).resolve().parent.parent
 MAX_TEXT = 4096
 HINTS = (None, "en", "tr", "az", "ru", "ru-RU", "de")
 
@@ -149,34 +147,16 @@ def one(engine: Engine, question: str, hint: str | None) -> int:
     return time.perf_counter_ns() - started
 
 
-def percentile(values: list[int], q: float) -> float:
-    ordered = sorted(values)
-    rank = max(1, -(-len(ordered) * q // 100))  # nearest rank
-    return float(ordered[int(rank) - 1])
-
-
-def cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as info:
-            for line in info:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--count", type=int, default=3000, help="questions (default 3000)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--bound-ms", type=float, default=50.0, help="the bound (default 50 ms)")
-    parser.add_argument("--config", type=Path, default=ROOT / "config" / "bot.yaml")
+    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
     args = parser.parse_args(argv)
 
-    settings = load_settings(args.config, env={})
-    kb = load_knowledge(settings.facts, settings.article)
-    engine = Engine.build(kb, settings.matching)
+    kb, matching = load_project(args.config)
+    engine = Engine.build(kb, matching)
     vocabulary = sorted({w for f in kb.facts for q in f.questions for w in q.split()})
     cases = questions(args.count, args.seed, vocabulary)
     hints = random.Random(args.seed + 1)

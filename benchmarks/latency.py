@@ -28,16 +28,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchmarks.common import (
-    DEFAULT_CONFIG,
-    DEFAULT_QUESTIONS,
+    add_project_arguments,
+    add_timing_arguments,
     emit,
-    load_project,
-    load_questions,
+    load_arguments,
     machine,
     median,
     ms,
     percentile,
-    pin_to_one_core,
+    pin_unless,
     table,
 )
 from bot.evaluation import CATEGORIES
@@ -101,10 +100,8 @@ def stats_row(name: str, samples: Sequence[int], cpu: Sequence[int] = ()) -> lis
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("questions", nargs="?", type=Path, default=DEFAULT_QUESTIONS)
-    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
-    parser.add_argument("--rounds", type=int, default=20, help="timed passes over the set")
-    parser.add_argument("--no-pin", action="store_true", help="do not pin to one CPU")
+    add_project_arguments(parser)
+    add_timing_arguments(parser, rounds=20)
     parser.add_argument(
         "--no-freeze", action="store_true", help="leave the index to the garbage collector"
     )
@@ -113,9 +110,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     where = machine()
-    pinned = "not pinned" if args.no_pin else pin_to_one_core()
-    kb, settings = load_project(args.config)
-    cases = load_questions(args.questions, kb)
+    pinned = pin_unless(args.no_pin)
+    kb, settings, cases = load_arguments(args)
     questions = [c.question for c in cases]
     engine = Engine.build(kb, settings)
     fresh = Engine.build(kb, settings)  # for reply_to: its caches start empty

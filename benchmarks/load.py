@@ -26,8 +26,6 @@ import os
 import platform
 import random
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -38,18 +36,24 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+from benchmarks.common import (
+    DEFAULT_QUESTIONS,
+    ROOT,
+    cpu_name,
+    load_project,
+    load_questions,
+    percentile,
+)
+
 sys.path.insert(0, str(ROOT / "tests"))
 
-from fakes.bot_api import FakeBotApi  # noqa: E402 - tests/ is on the path only now
-from fakes.recording_request import BOT_USERNAME  # noqa: E402
+from fakes.bot_api import FakeBotApi  # tests/ is on the path only now
+from fakes.bot_process import BotProcess, clean_env, write_config
+from fakes.recording_request import BOT_USERNAME
 
-from bot import texts  # noqa: E402
-from bot.config import load_settings  # noqa: E402
-from bot.knowledge import load_knowledge  # noqa: E402
-from bot.replies import (  # noqa: E402
+from bot import texts
+from bot.replies import (
     Engine,
     help_card,
     render_html,
@@ -58,7 +62,7 @@ from bot.replies import (  # noqa: E402
     start_card,
     topics_card,
 )
-from bot.telegram.filters import strip_mention  # noqa: E402
+from bot.telegram.filters import strip_mention
 
 TOKEN = "123456789:AAE-load-test-token"
 FIRST_USER = 100_000
@@ -161,12 +165,6 @@ def expected_reply(engine: Engine, text: str) -> str:
     return render_html(reply_to(engine, question)) if question else start_card(engine).html()
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    rank = max(1, -(-len(ordered) * q // 100))
-    return ordered[int(rank) - 1]
-
-
 def peak_rss(pid: int) -> int:
     """The process's peak resident set size in bytes (Linux VmHWM), else the current RSS."""
     try:
@@ -179,30 +177,6 @@ def peak_rss(pid: int) -> int:
     return int(psutil.Process(pid).memory_info().rss)
 
 
-def cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as info:
-            for line in info:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def write_config(folder: Path) -> Path:
-    """The shipped config on a snapshot of the knowledge files, the flood control raised."""
-    config = yaml.safe_load((ROOT / "config" / "bot.yaml").read_text(encoding="utf-8"))
-    for name in ("facts.yaml", "article.txt"):
-        shutil.copyfile(ROOT / "knowledge" / name, folder / name)
-    config["knowledge"] = {"facts": "facts.yaml", "article": "article.txt"}
-    config["telegram"]["rate_limit"] = {"questions": FLOOD_LIMIT, "per_seconds": 60}
-    config["logging"] = {"level": "INFO", "unanswered_file": None}
-    path = folder / "bot.yaml"
-    path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
-    return path
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--users", type=int, default=200)
@@ -213,58 +187,45 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = parser.parse_args(argv)
 
-    cases = yaml.safe_load((ROOT / "tests" / "data" / "questions.yaml").read_text("utf-8"))
-    pool = [str(case["q"]) for case in cases["cases"]]
+    # the shipped config on a snapshot of the knowledge files, the flood control raised
+    folder = Path(tempfile.mkdtemp(prefix="bot-load-"))
+    config, _ = write_config(folder, FLOOD_LIMIT)
+    kb, matching = load_project(config)
+    engine = Engine.build(kb, matching)
+    pool = [case.question for case in load_questions(DEFAULT_QUESTIONS, kb)]
     rng = random.Random(args.seed)
     users = {
         FIRST_USER + i: User([rng.choice(pool) for _ in range(args.questions)])
         for i in range(args.users)
     }
-    folder = Path(tempfile.mkdtemp(prefix="bot-load-"))
-    config = write_config(folder)
-    settings = load_settings(config, env={})
-    engine = Engine.build(load_knowledge(settings.facts, settings.article), settings.matching)
     driver = Driver(users, args.think, args.seed)
     api = LoadApi(TOKEN, driver.on_sent)
     driver.api = api
     rss_samples: list[int] = []
     with api:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "BOT_"))}
-        env.update(
+        env = clean_env(
             {
                 "TELEGRAM_BOT_TOKEN": TOKEN,
                 "TELEGRAM_BASE_URL": api.base_url,
                 "PYTHONPATH": str(ROOT),
             }
         )
-        with (folder / "bot.log").open("wb") as log:
-            bot = subprocess.Popen(
-                [sys.executable, "-m", "bot", "run", "--config", str(config)],
-                cwd=ROOT,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=log,
-            )
+        bot = BotProcess(api, config, folder / "bot.log", env)
         try:
-            api.wait_for_call("getUpdates", timeout=60)
-            process = psutil.Process(bot.pid)
+            bot.wait_polling(timeout=60)
+            pid = bot.process.pid
+            process = psutil.Process(pid)
             driver.start()
             deadline = time.monotonic() + args.timeout
             while not driver.done.wait(0.2):
                 rss_samples.append(int(process.memory_info().rss))
-                if time.monotonic() > deadline or bot.poll() is not None:
+                if time.monotonic() > deadline or bot.process.poll() is not None:
                     break
             time.sleep(2.0)  # room for late duplicates
-            peak = max(peak_rss(bot.pid), *rss_samples) if rss_samples else peak_rss(bot.pid)
-            stopped = time.perf_counter()
-            bot.send_signal(signal.SIGTERM)
-            code = bot.wait(timeout=30)
-            stop_seconds = time.perf_counter() - stopped
+            peak = max(peak_rss(pid), *rss_samples) if rss_samples else peak_rss(pid)
+            code, stop_seconds = bot.terminate(timeout=30)
         finally:
-            if bot.poll() is None:
-                bot.kill()
-                bot.wait()
+            bot.kill()
 
     # every reply is the one the same code gives in-process
     wrong = missing = apologies = limited = 0

@@ -20,16 +20,7 @@ from collections.abc import Sequence
 from itertools import cycle, islice
 from pathlib import Path
 
-from benchmarks.common import (
-    DEFAULT_CONFIG,
-    DEFAULT_QUESTIONS,
-    emit,
-    load_project,
-    load_questions,
-    machine,
-    median,
-    table,
-)
+from benchmarks.common import add_project_arguments, emit, load_arguments, machine, median, table
 from benchmarks.proc import Run, bot_command, bytecode_env, run
 
 
@@ -55,15 +46,13 @@ def problems(inputs: Sequence[str], result: Run) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("questions", nargs="?", type=Path, default=DEFAULT_QUESTIONS)
-    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    add_project_arguments(parser)
     parser.add_argument("--lines", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--out", type=Path, help="also write the Markdown here")
     args = parser.parse_args(argv)
 
-    kb, _ = load_project(args.config)
-    questions = [c.question for c in load_questions(args.questions, kb)]
+    questions = [c.question for c in load_arguments(args)[2]]
     inputs = list(islice(cycle(questions), args.lines))
     command = bot_command("ask", "--config", str(args.config), "--json", "-")
     runs: list[Run] = []

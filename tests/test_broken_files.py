@@ -20,14 +20,13 @@ from __future__ import annotations
 
 import html
 import os
-import socket
 import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 import yaml
+from fakes.bot_process import free_port, run_bot
 from fakes.harness import ADMIN, USER, make_settings, open_harness
 from test_knowledge import BROKEN, EXPECTED
 
@@ -84,26 +83,11 @@ def _env(**extra: str) -> dict[str, str]:
     return env
 
 
-def _unused_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _run_all(
     commands: dict[str, list[str]], env: dict[str, str]
 ) -> dict[str, subprocess.CompletedProcess[str]]:
     def one(command: list[str]) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "bot", *command],
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        return run_bot(*command, env=env, timeout=120)
 
     with ThreadPoolExecutor(WORKERS) as pool:
         results = dict(zip(commands, pool.map(one, commands.values()), strict=True))
@@ -127,7 +111,7 @@ def started(paths: dict[str, Path], folder: Path) -> dict[str, subprocess.Comple
         commands[name] = ["run", "--config", str(config)]
     env = _env(
         TELEGRAM_BOT_TOKEN="123456789:AAE-dummy-SECRET-token",
-        TELEGRAM_BASE_URL=f"http://127.0.0.1:{_unused_port()}/bot",
+        TELEGRAM_BASE_URL=f"http://127.0.0.1:{free_port()}/bot",
         BOT_LOG_LEVEL="DEBUG",
     )
     return _run_all(commands, env)

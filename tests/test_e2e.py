@@ -8,12 +8,7 @@ knowledge files are temporary copies, never ``knowledge/facts.yaml`` itself.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import signal
-import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -24,7 +19,9 @@ from typing import Any
 
 import pytest
 import yaml
+from fakes import bot_process
 from fakes.bot_api import FakeBotApi
+from fakes.bot_process import BotProcess, clean_env, free_port, run_bot
 from fakes.recording_request import BOT_ID, BOT_USERNAME
 
 from bot import texts
@@ -51,57 +48,18 @@ ADDED_FACT: dict[str, Any] = {
 @dataclass
 class RunningBot:
     api: FakeBotApi
-    process: subprocess.Popen[bytes]
-    stderr_path: Path
+    process: BotProcess
     facts: Path
-
-    def stderr(self) -> str:
-        return self.stderr_path.read_text(encoding="utf-8", errors="replace")
 
 
 def bot_env(api: FakeBotApi | None, **extra: str) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("TELEGRAM_", "BOT_")) and k != "PYTHONPATH"
-    }
-    env.update({"PYTHONUNBUFFERED": "1", "BOT_ADMINS": str(ADMIN)})
-    if api is not None:
-        env["TELEGRAM_BASE_URL"] = api.base_url
-    env.update(extra)
-    return env
+    base_url = {} if api is None else {"TELEGRAM_BASE_URL": api.base_url}
+    return clean_env({"PYTHONUNBUFFERED": "1", "BOT_ADMINS": str(ADMIN), **base_url, **extra})
 
 
-def write_config(folder: Path) -> tuple[Path, Path]:
+def write_config(folder: Path, **telegram: Any) -> tuple[Path, Path]:
     """A config using temporary copies of the knowledge files; returns (config, facts)."""
-    knowledge = folder / "knowledge"
-    knowledge.mkdir(parents=True)
-    facts = knowledge / "facts.yaml"
-    shutil.copyfile(ROOT / "knowledge" / "facts.yaml", facts)
-    shutil.copyfile(ROOT / "knowledge" / "article.txt", knowledge / "article.txt")
-    config = yaml.safe_load((ROOT / "config" / "bot.yaml").read_text(encoding="utf-8"))
-    config["knowledge"] = {"facts": str(facts), "article": str(knowledge / "article.txt")}
-    config["telegram"]["rate_limit"] = {"questions": 1000, "per_seconds": 60}
-    config["logging"]["unanswered_file"] = str(folder / "unanswered.jsonl")
-    path = folder / "bot.yaml"
-    path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
-    return path, facts
-
-
-def start_bot(
-    config: Path, folder: Path, env: dict[str, str]
-) -> tuple[subprocess.Popen[bytes], Path]:
-    stderr_path = folder / "stderr.log"
-    with stderr_path.open("wb") as stderr:  # the child keeps its own copy of the descriptor
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "run", "--config", str(config)],
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-        )
-    return process, stderr_path
+    return bot_process.write_config(folder, 1000, folder / "unanswered.jsonl", **telegram)
 
 
 @pytest.fixture(scope="module")
@@ -110,17 +68,10 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBot]:
     config, facts = write_config(folder)
     with FakeBotApi(TOKEN) as api:
         env = bot_env(api, BOT_LOG_LEVEL="DEBUG", TELEGRAM_BOT_TOKEN=TOKEN)
-        process, stderr_path = start_bot(config, folder, env)
-        running = RunningBot(api, process, stderr_path, facts)
-        try:
-            api.wait_for_call("getUpdates", timeout=START_TIMEOUT)
-        except AssertionError:
-            process.kill()
-            raise AssertionError(f"the bot did not start polling:\n{running.stderr()}") from None
-        yield running
-        if process.poll() is None:
-            process.kill()
-            process.wait(timeout=5)
+        process = BotProcess(api, config, folder / "stderr.log", env)
+        process.wait_polling(timeout=START_TIMEOUT)
+        yield RunningBot(api, process, facts)
+        process.kill()
 
 
 def ask(bot: RunningBot, text: str, **kwargs: Any) -> dict[str, Any]:
@@ -216,12 +167,10 @@ def test_admin_reload_of_a_broken_file_keeps_the_old_answers(bot: RunningBot) ->
 
 
 def test_sigterm_exits_cleanly_and_the_token_was_never_logged(bot: RunningBot) -> None:
-    started = time.monotonic()
-    bot.process.send_signal(signal.SIGTERM)
-    code = bot.process.wait(timeout=5)
-    assert time.monotonic() - started < 5
+    code, seconds = bot.process.terminate(timeout=5)
+    assert seconds < 5
     assert code == 0
-    log = bot.stderr()
+    log = bot.process.stderr()
     assert " DEBUG " in log and " INFO " in log  # every level was on
     assert "UNANSWERED chat=private" in log
     for secret in (TOKEN, TOKEN.split(":", 1)[1], TOKEN.replace(":", "%3A")):
@@ -231,15 +180,7 @@ def test_sigterm_exits_cleanly_and_the_token_was_never_logged(bot: RunningBot) -
 
 def run_once(tmp_path: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     config, _ = write_config(tmp_path)
-    return subprocess.run(
-        [sys.executable, "-m", "bot", "run", "--config", str(config)],
-        cwd=ROOT,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    return run_bot("run", "--config", str(config), env=env, timeout=30)
 
 
 def test_missing_token_is_one_line_and_a_failure(tmp_path: Path) -> None:
@@ -260,12 +201,6 @@ def test_rejected_token_is_one_line_and_a_failure(tmp_path: Path) -> None:
     assert "rejected" in lines[0] and "wrong-SECRET" not in lines[0]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def post_update(port: int, secret: str, update: dict[str, Any]) -> int:
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}/telegram",
@@ -282,20 +217,17 @@ def post_update(port: int, secret: str, update: dict[str, Any]) -> int:
 def test_webhook_mode_checks_the_secret_and_answers(tmp_path: Path) -> None:
     secret = "s3cret-webhook-token"
     port = free_port()
-    config, _ = write_config(tmp_path)
-    data = yaml.safe_load(config.read_text(encoding="utf-8"))
-    data["telegram"]["mode"] = "webhook"
-    data["telegram"]["webhook"] = {
+    webhook = {
         "url": "https://bot.example.invalid/telegram",
         "listen": "127.0.0.1",
         "port": port,
         "path": "telegram",
         "secret_token": secret,
     }
-    config.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    config, _ = write_config(tmp_path, mode="webhook", webhook=webhook)
     with FakeBotApi(TOKEN) as api:
         env = bot_env(api, BOT_LOG_LEVEL="DEBUG", TELEGRAM_BOT_TOKEN=TOKEN)
-        process, stderr_path = start_bot(config, tmp_path, env)
+        process = BotProcess(api, config, tmp_path / "stderr.log", env)
         try:
             hook = api.wait_for_call("setWebhook", timeout=START_TIMEOUT).params
             assert hook["url"] == "https://bot.example.invalid/telegram"
@@ -320,13 +252,10 @@ def test_webhook_mode_checks_the_secret_and_answers(tmp_path: Path) -> None:
             assert post_update(port, secret, {"update_id": 2, "message": message}) == 200
             replies = api.wait_replies(USER, since=mark)
             assert len(replies) == 1 and "<blockquote>" in replies[0]["text"]
-            process.send_signal(signal.SIGTERM)
-            assert process.wait(timeout=5) == 0
+            assert process.terminate(timeout=5)[0] == 0
         finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait(timeout=5)
-    log = stderr_path.read_text(encoding="utf-8", errors="replace")
+            process.kill()
+    log = process.stderr()
     assert TOKEN not in log and secret not in log
     # PTB logs the refused request's traceback at DEBUG only; nothing went wrong above that
     assert " ERROR " not in log and " WARNING " not in log

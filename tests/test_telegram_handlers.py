@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
-import itertools
 import json
 import logging
 import re
-import shutil
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -23,12 +21,28 @@ from typing import Any
 
 import pytest
 import yaml
-from fakes.recording_request import BOT_ID, BOT_USER, BOT_USERNAME, RecordingRequest
-from telegram import Update
+from fakes import harness as shared
+from fakes.harness import (
+    ADMIN,
+    ANONYMOUS_ADMIN_BOT,
+    CHANNEL,
+    GROUP,
+    OTHER,
+    ROOT,
+    TOKEN,
+    USER,
+    Harness,
+    chat,
+    message,
+    person,
+    text_update,
+    update,
+)
+from fakes.recording_request import BOT_ID, BOT_USERNAME
 from telegram.ext import CommandHandler
 
 from bot import texts
-from bot.config import Settings, load_settings
+from bot.config import Settings
 from bot.knowledge import Fact
 from bot.matcher import Verdict
 from bot.ratelimit import RateLimiter
@@ -46,21 +60,12 @@ from bot.replies import (
     topics_card,
 )
 from bot.telegram import handlers as tg_handlers
-from bot.telegram.app import build_application, file_url_for, run
+from bot.telegram.app import file_url_for, run
 from bot.telegram.filters import mentions, strip_mention
 from bot.telegram.hooks import post_init, post_shutdown
 from bot.telegram.keyboards import button_label, callback_data, fact_for_callback
 from bot.telegram.state import STATE_KEY
 from bot.telegram.transport import TelegramApp
-
-ROOT = Path(__file__).resolve().parents[1]
-TOKEN = "123456789:AAE-test-SECRET-token"
-ADMIN = 1001
-USER = 2002
-OTHER = 3003
-GROUP = -1001234567890
-CHANNEL = -1009876543210
-ANONYMOUS_ADMIN_BOT = 1087968824
 
 CLEAR_QUESTION = "Who met whom?"
 CLEAR_QUESTION_2 = "What was the trade turnover in 2021?"
@@ -73,112 +78,20 @@ ADDED_FACT: dict[str, Any] = {
     "quote": "Azerbaijan and Turkiye have discussed the cooperation between the two countries",
 }
 
-_update_ids = itertools.count(1)
-_message_ids = itertools.count(100)
-
 
 # ------------------------------------------------------------------------------------------
-# Update builders (the JSON Telegram sends; dates in seconds)
-
-
-def person(user_id: int, name: str = "Tester", language_code: str | None = None) -> dict[str, Any]:
-    user: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": name}
-    if language_code is not None:
-        user["language_code"] = language_code
-    return user
-
-
-def chat(chat_id: int) -> dict[str, Any]:
-    if chat_id == CHANNEL:
-        return {"id": chat_id, "type": "channel", "title": "Test channel"}
-    if chat_id < 0:
-        return {"id": chat_id, "type": "supergroup", "title": "Test group"}
-    return {"id": chat_id, "type": "private", "first_name": "Tester"}
-
-
-def message(
-    text: str | None = None,
-    *,
-    chat_id: int = USER,
-    from_id: int | None = USER,
-    **extra: Any,
-) -> dict[str, Any]:
-    msg: dict[str, Any] = {
-        "message_id": next(_message_ids),
-        "date": int(time.time()),
-        "chat": chat(chat_id),
-    }
-    if from_id is not None:
-        msg["from"] = BOT_USER if from_id == BOT_ID else person(from_id)
-    if text is not None:
-        msg["text"] = text
-        if text.startswith("/"):
-            length = len(text.split()[0])
-            msg["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
-    msg.update(extra)
-    return msg
+# Updates and the harness: tests/fakes/harness.py, with unanswered questions recorded and the
+# first engine built once per knowledge content
 
 
 def bot_message(chat_id: int, text: str = "An earlier answer.") -> dict[str, Any]:
     return message(text, chat_id=chat_id, from_id=BOT_ID)
 
 
-def update(kind: str = "message", **payload: Any) -> dict[str, Any]:
-    return {"update_id": next(_update_ids), kind: payload}
-
-
-def text_update(text: str, **kwargs: Any) -> dict[str, Any]:
-    return update("message", **message(text, **kwargs))
-
-
-# ------------------------------------------------------------------------------------------
-# Harness
-
-
-class Harness:
-    """A built application with a recording network; ``send`` processes one update."""
-
-    def __init__(
-        self, app: TelegramApp, request: RecordingRequest, holder: KnowledgeHolder
-    ) -> None:
-        self.app = app
-        self.request = request
-        self.holder = holder
-
-    @property
-    def engine(self) -> Engine:
-        return self.holder.engine
-
-    async def send(self, data: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-        """Process one update; return the Bot API calls it caused."""
-        self.request.clear()
-        await self.app.process_update(Update.de_json(data, self.app.bot))
-        return list(self.request.calls)
-
-    async def ask(self, text: str, **kwargs: Any) -> list[tuple[str, dict[str, Any]]]:
-        return await self.send(text_update(text, **kwargs))
-
-
-def copy_knowledge(folder: Path) -> tuple[Path, Path]:
-    folder.mkdir(parents=True, exist_ok=True)
-    facts = folder / "facts.yaml"
-    article = folder / "article.txt"
-    shutil.copyfile(ROOT / "knowledge" / "facts.yaml", facts)
-    shutil.copyfile(ROOT / "knowledge" / "article.txt", article)
-    return facts, article
-
-
 def make_settings(tmp_path: Path, **telegram: Any) -> Settings:
-    base = load_settings(ROOT / "config" / "bot.yaml", env={})
-    facts, article = copy_knowledge(tmp_path / "knowledge")
+    """The shared test settings, recording unanswered questions in ``tmp_path``."""
     return dataclasses.replace(
-        base,
-        facts=facts,
-        article=article,
-        telegram=dataclasses.replace(
-            base.telegram, **{"admins": frozenset({ADMIN}), "base_url": None, **telegram}
-        ),
-        unanswered_file=tmp_path / "unanswered.jsonl",
+        shared.make_settings(tmp_path, **telegram), unanswered_file=tmp_path / "unanswered.jsonl"
     )
 
 
@@ -200,18 +113,8 @@ def initial_holder(settings: Settings) -> KnowledgeHolder:
 async def open_harness(
     settings: Settings, limiter: RateLimiter | None = None
 ) -> AsyncIterator[Harness]:
-    holder = initial_holder(settings)
-    request = RecordingRequest()
-    app = build_application(
-        settings,
-        holder,
-        token=TOKEN,
-        request=request,
-        get_updates_request=RecordingRequest(),
-        limiter=limiter,
-    )
-    async with app:
-        yield Harness(app, request, holder)
+    async with shared.open_harness(settings, initial_holder(settings), limiter=limiter) as h:
+        yield h
 
 
 @pytest.fixture

@@ -10,9 +10,11 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +27,10 @@ START_TIMEOUT = 30.0
 
 
 def write_config(
-    folder: Path, questions_per_minute: int = 100_000, **telegram: Any
+    folder: Path,
+    questions_per_minute: int = 100_000,
+    unanswered_file: Path | None = None,
+    **telegram: Any,
 ) -> tuple[Path, Path]:
     """A config on copies of the knowledge files in ``folder``; returns (config, facts)."""
     knowledge = folder / "knowledge"
@@ -37,28 +42,54 @@ def write_config(
     config["knowledge"] = {"facts": str(facts), "article": str(article)}
     config["telegram"]["rate_limit"] = {"questions": questions_per_minute, "per_seconds": 60}
     config["telegram"].update(telegram)
-    config["logging"]["unanswered_file"] = None
+    config["logging"]["unanswered_file"] = None if unanswered_file is None else str(unanswered_file)
     path = folder / "bot.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     return path, facts
 
 
-def bot_env(api: FakeBotApi, token: str, **extra: str) -> dict[str, str]:
+def clean_env(extra: Mapping[str, str]) -> dict[str, str]:
+    """``os.environ`` less the bot's settings (TELEGRAM_*, BOT_*, PYTHONPATH), plus ``extra``."""
     env = {
         k: v
         for k, v in os.environ.items()
         if not k.startswith(("TELEGRAM_", "BOT_")) and k != "PYTHONPATH"
     }
-    env.update(
+    env.update(extra)
+    return env
+
+
+def bot_env(api: FakeBotApi, token: str, **extra: str) -> dict[str, str]:
+    return clean_env(
         {
             "PYTHONUNBUFFERED": "1",
             "TELEGRAM_BASE_URL": api.base_url,
             "TELEGRAM_BOT_TOKEN": token,
             "BOT_LOG_LEVEL": "DEBUG",
+            **extra,
         }
     )
-    env.update(extra)
-    return env
+
+
+def run_bot(*args: str, env: dict[str, str], timeout: float) -> subprocess.CompletedProcess[str]:
+    """``python -m bot ARGS`` in the project root, run to its end; its output as text."""
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on (as of now)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 class BotProcess:
@@ -77,10 +108,10 @@ class BotProcess:
                 stderr=stderr,
             )
 
-    def wait_polling(self, since: int = 0) -> None:
+    def wait_polling(self, since: int = 0, timeout: float = START_TIMEOUT) -> None:
         """Wait for the first getUpdates after ``since``."""
         try:
-            self.api.wait_for_call("getUpdates", since=since, timeout=START_TIMEOUT)
+            self.api.wait_for_call("getUpdates", since=since, timeout=timeout)
         except AssertionError:
             self.kill()
             raise AssertionError(f"the bot did not start polling:\n{self.stderr()}") from None

@@ -41,8 +41,11 @@ _update_ids = itertools.count(500_000)
 _message_ids = itertools.count(900_000)
 
 
-def person(user_id: int, name: str = "Tester") -> dict[str, Any]:
-    return {"id": user_id, "is_bot": False, "first_name": name}
+def person(user_id: int, name: str = "Tester", language_code: str | None = None) -> dict[str, Any]:
+    user: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": name}
+    if language_code is not None:
+        user["language_code"] = language_code
+    return user
 
 
 def chat(chat_id: int) -> dict[str, Any]:
