@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 import bot.knowledge as knowledge
+from bot.config import load_settings
 from bot.knowledge import (
     MAX_ARTICLE_BYTES,
     MAX_FILE_BYTES,
@@ -20,6 +21,7 @@ from bot.knowledge import (
     load_knowledge,
     parse_knowledge,
 )
+from bot.language import detect_language
 
 ROOT = Path(__file__).resolve().parent.parent
 FACTS = ROOT / "knowledge" / "facts.yaml"
@@ -402,3 +404,13 @@ def test_minimal_file_gets_defaults(tmp_path: Path) -> None:
     assert kb.aliases == {}
     assert kb.source.title == "Untitled"
     assert kb.phrasing_count == 1
+
+
+def test_every_fact_offers_a_proper_english_question_first() -> None:
+    """The first phrasing is the label of the fact's suggestion button in English."""
+    settings = load_settings(Path(__file__).resolve().parent.parent / "config" / "bot.yaml", env={})
+    kb = load_knowledge(settings.facts, settings.article)
+    for fact in kb.facts:
+        label = fact.questions[0]
+        assert label[:1].isupper() and label.endswith("?"), (fact.id, label)
+        assert detect_language(label) == "en", (fact.id, label)
