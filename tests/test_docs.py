@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -37,3 +39,18 @@ def test_every_environment_variable_is_in_the_readme() -> None:
     assert {"TELEGRAM_BOT_TOKEN", "TELEGRAM_BASE_URL", "BOT_ADMINS"} <= names
     missing = sorted(name for name in names if f"`{name}`" not in README)
     assert not missing
+
+
+def test_the_readme_chat_example_is_what_the_bot_prints() -> None:
+    block = re.search(r"```console\n\$ printf '(.*?)' \| \S+ -m bot chat\n(.*?)```", README, re.S)
+    assert block, "the README lost its chat example"
+    questions = block.group(1).encode().decode("unicode_escape")
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "chat"],
+        input=questions,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.stdout.strip() == block.group(2).strip()
