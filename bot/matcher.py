@@ -522,6 +522,7 @@ class Index:
         """
         limit = min(_MAX_POSTINGS, max(_MIN_POSTINGS, int(len(self.entries) * _COMMON_SHARE)))
         estimate: dict[int, float] = {}
+        common: list[tuple[int, float]] = []
         rarest: list[int] | None = None
         # Only each question word's closest vocabulary words gather candidates; "ministers"
         # need not repeat what "minister" found.
@@ -534,19 +535,36 @@ class Index:
             if all(sim < closest[qi] - _NEAR for qi, sim in hits):
                 continue
             posting = self.postings[vid]
+            mass = self.idf[vid] * max(sim for _, sim in hits)
             if len(posting) > limit:
+                common.append((vid, mass))
                 if rarest is None or len(posting) < len(rarest):
                     rarest = posting
                 continue
-            mass = self.idf[vid] * max(sim for _, sim in hits)
             for eid in posting:
                 estimate[eid] = estimate.get(eid, 0.0) + mass
         if not estimate and rarest is not None:
             estimate = dict.fromkeys(rarest[:limit], 0.0)
         inverse = self.entry_inverse_scale
-        ranked = heapq.nlargest(
-            _SCORED * 4, [(mass * inverse[eid], eid) for eid, mass in estimate.items()]
+        pool = heapq.nlargest(
+            _SCORED * 8, [(mass * inverse[eid], eid) for eid, mass in estimate.items()]
         )
+        if common:
+            # The common words now count too, for the few candidates left: without them a
+            # short phrasing of the rare words alone would outrank the question's own words.
+            entries = self.entries
+            pool = sorted(
+                (
+                    (
+                        (estimate[eid] + sum(m for vid, m in common if vid in entries[eid].words))
+                        * inverse[eid],
+                        eid,
+                    )
+                    for _, eid in pool
+                ),
+                reverse=True,
+            )
+        ranked = pool
         per_owner: dict[int, int] = {}
         chosen: list[_Entry] = []
         negatives: list[_Entry] = []
