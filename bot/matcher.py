@@ -44,10 +44,11 @@ _SENTENCE = re.compile(r"[.!?\n]+")
 _EXACT = 95.0
 _SCORED = 32  # phrasings scored in full per question
 _PER_FACT = 8  # ... at most this many of one fact
-_COMMON_SHARE = 0.12  # a word in more than this share of phrasings gathers no candidates
+_COMMON_SHARE = 0.08  # a word in more than this share of phrasings gathers no candidates
 _MIN_POSTINGS = 40
 _MAX_POSTINGS = 2_000
 _NEAR = 0.05
+_SORT_LIMIT = 20_000
 _SMALLTALK_EXTRA = 2
 _WRAPPED_MAX_WORDS = 24  # longer messages cannot be a short phrase with a few extra words
 _PREFIX = 5
@@ -422,7 +423,10 @@ class Index:
         whole = _whole_phrase(raw_text, self.smalltalk_texts, cutoff)
         exact = whole is not None and whole[1] >= _EXACT
         best_intent, best_score = None, 0.0
-        for text in dict.fromkeys((raw_text, " ".join(content))):
+        # Without its stopwords a message may match a phrase better ("thank you so much" vs
+        # "thanks"); a message about the article is small talk only as a whole, if at all.
+        texts = (raw_text,) if about_article else (raw_text, " ".join(content))
+        for text in dict.fromkeys(texts):
             if not text:
                 continue
             found = whole if text == raw_text else _whole_phrase(text, self.smalltalk_texts, cutoff)
@@ -541,29 +545,34 @@ class Index:
                 if rarest is None or len(posting) < len(rarest):
                     rarest = posting
                 continue
+            known = estimate.get
             for eid in posting:
-                estimate[eid] = estimate.get(eid, 0.0) + mass
+                estimate[eid] = known(eid, 0.0) + mass
         if not estimate and rarest is not None:
             estimate = dict.fromkeys(rarest[:limit], 0.0)
         inverse = self.entry_inverse_scale
-        pool = heapq.nlargest(
-            _SCORED * 8, [(mass * inverse[eid], eid) for eid, mass in estimate.items()]
-        )
+        keyed = [(mass * inverse[eid], eid) for eid, mass in estimate.items()]
+        # Sorting in C beats heapq's Python loop until the list is long.
+        if len(keyed) <= _SORT_LIMIT:
+            keyed.sort(reverse=True)
+            pool = keyed[: _SCORED * 4]
+        else:
+            pool = heapq.nlargest(_SCORED * 4, keyed)
         if common:
             # The common words now count too, for the few candidates left: without them a
             # short phrasing of the rare words alone would outrank the question's own words.
+            common_mass = dict(common)
             entries = self.entries
-            pool = sorted(
-                (
-                    (
-                        (estimate[eid] + sum(m for vid, m in common if vid in entries[eid].words))
-                        * inverse[eid],
-                        eid,
-                    )
-                    for _, eid in pool
-                ),
-                reverse=True,
-            )
+            rescored = []
+            for _, eid in pool:
+                mass = estimate[eid]
+                for vid in entries[eid].words:
+                    extra = common_mass.get(vid)
+                    if extra is not None:
+                        mass += extra
+                rescored.append((mass * inverse[eid], eid))
+            rescored.sort(reverse=True)
+            pool = rescored
         ranked = pool
         per_owner: dict[int, int] = {}
         chosen: list[_Entry] = []
@@ -586,11 +595,13 @@ class Index:
         ``owner`` is the fact whose other words count as partly explaining the question.
         """
         alpha = self.settings.question_weight
-        size = len(query.weights)
-        own = [0.0] * size
+        weights = query.weights
+        own = [0.0] * len(weights)
         mass = 0.0
+        hits_of = query.hits_of.get
+        idf = self.idf
         for vid in entry.words:
-            hits = query.hits_of.get(vid)
+            hits = hits_of(vid)
             if hits is None:
                 continue
             best = 0.0
@@ -599,17 +610,18 @@ class Index:
                     own[qi] = sim
                 if sim > best:
                     best = sim
-            mass += self.idf[vid] * best
+            mass += idf[vid] * best
         if mass == 0.0:
             return 0.0
         elsewhere = query.credit_of(owner, self.fact_credit)
         covered = 0.0
         factor = 1.0
-        for qi in range(size):
+        for qi, weight in enumerate(weights):
             best = own[qi] if own[qi] >= elsewhere[qi] else elsewhere[qi]
-            covered += query.weights[qi] * best
             if best == 0.0:
                 factor *= query.penalties[qi]
+            else:
+                covered += weight * best
         p_cov = min(1.0, mass / entry.weight)
         return float(100.0 * factor * ((covered / query.total) ** alpha) * (p_cov ** (1.0 - alpha)))
 
