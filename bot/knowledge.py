@@ -99,6 +99,17 @@ class Fact:
     quote: str
     keywords: tuple[str, ...] = ()
     answers: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    labels: Mapping[str, str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Guessing a phrasing's language costs a millisecond per fact; suggestion labels are
+        # on every "doesn't say" reply, so the first phrasing of each language is found once.
+        labels: dict[str, str] = {}
+        for question in reversed(self.questions):
+            language = detect_language(question)
+            if language is not None:
+                labels[language] = question
+        object.__setattr__(self, "labels", MappingProxyType(labels))
 
     def answer_in(self, language: str) -> str:
         """The answer in ``language`` when written, else the default (English) one."""
@@ -106,11 +117,9 @@ class Fact:
 
     def question_in(self, language: str) -> str:
         """The first phrasing written in ``language``, else the first phrasing."""
-        if language != "en":
-            for question in self.questions:
-                if detect_language(question) == language:
-                    return question
-        return self.questions[0]
+        if language == "en":
+            return self.questions[0]
+        return self.labels.get(language, self.questions[0])
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +143,12 @@ class KnowledgeBase:
             if fact.id == fact_id:
                 return fact
         return None
+
+    @property
+    def example_facts(self) -> tuple[Fact, ...]:
+        """The facts named in ``examples``, in order: what /start and suggestions offer."""
+        found = (self.fact(fact_id) for fact_id in self.examples)
+        return tuple(fact for fact in found if fact is not None)
 
     @property
     def phrasing_count(self) -> int:

@@ -260,11 +260,6 @@ def command_menu(language: str = "en", admin: bool = False) -> tuple[tuple[str, 
     return tuple((name, texts.text(f"CMD_{name.upper()}", language)) for name in names)
 
 
-def _examples(engine: Engine) -> tuple[Fact, ...]:
-    found = (engine.kb.fact(fact_id) for fact_id in engine.kb.examples)
-    return tuple(f for f in found if f is not None)
-
-
 def start_card(engine: Engine, language: str = "en") -> Card:
     """Greeting: what the bot knows and three example questions."""
     source = engine.kb.source
@@ -274,7 +269,7 @@ def start_card(engine: Engine, language: str = "en") -> Card:
             f"{source.title} ({source.outlet}, {source.date}).",
             texts.text("START_BODY", language).format(facts=len(engine.kb.facts)),
         ),
-        _examples(engine),
+        engine.kb.example_facts,
         language,
     )
 
@@ -292,7 +287,7 @@ def help_card(engine: Engine, admin: bool = False, language: str = "en") -> Card
             ),
             *(f"/{name} - {description}" for name, description in commands),
         ),
-        _examples(engine),
+        engine.kb.example_facts,
         language,
     )
 

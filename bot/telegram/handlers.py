@@ -56,11 +56,6 @@ def _state(context: ContextTypes.DEFAULT_TYPE) -> BotState:
     return state
 
 
-def _examples(engine: Engine) -> tuple[Fact, ...]:
-    found = (engine.kb.fact(i) for i in engine.kb.examples)
-    return tuple(f for f in found if f is not None)
-
-
 def _in_group(message: Message) -> bool:
     return message.chat.type in (ChatType.GROUP, ChatType.SUPERGROUP)
 
@@ -171,7 +166,7 @@ async def suggestion_tapped(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     language = _ui_language(update)
     if fact is None:
         text = html.escape(texts.text("FACT_GONE", language), quote=False)
-        markup = keyboard(_examples(engine), language)
+        markup = keyboard(engine.kb.example_facts, language)
         logger.info("stale button user=%s data=%r", query.from_user.id, query.data)
     else:
         reply = reply_to_fact(engine, fact.id, language)
@@ -218,7 +213,7 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     facts: list[Fact] = []
     language = _ui_language(update)
     if not question:
-        facts.extend(_examples(engine))
+        facts.extend(engine.kb.example_facts)
     else:
         reply = reply_to(engine, question, _language_hint(update))
         language = reply.language
