@@ -210,7 +210,7 @@ class Index:
         self.kb = kb
         self.settings = settings or MatchSettings()
         self.aliases = build_alias_table(kb.aliases)
-        self.longest_alias = max((len(k) for k in self.aliases), default=1)
+        self.longest_alias = self.aliases.longest
         self.stopwords = kb.stopwords
         self.stopword_list = sorted(kb.stopwords)
 
@@ -245,17 +245,17 @@ class Index:
 
         self.vocab: list[str] = list(vocab)
         self.vocab_ids = vocab
+        # Two ways to find a misspelt or inflected word: among the words sharing its first
+        # letter, and among those sharing its first few letters.
         self.prefix_index: dict[str, list[int]] = {}
+        self.by_initial: dict[str, tuple[list[str], list[int]]] = {}
         for token, vid in vocab.items():
             if len(token) >= _PREFIX and not is_number(token):
                 self.prefix_index.setdefault(token[:_PREFIX], []).append(vid)
+            bucket_words, bucket_ids = self.by_initial.setdefault(token[0], ([], []))
+            bucket_words.append(token)
+            bucket_ids.append(vid)
         self._match_cache: dict[str, list[tuple[int, float]]] = {}
-        initials: dict[str, tuple[list[str], list[int]]] = {}
-        for token, vid in vocab.items():
-            words_, ids_ = initials.setdefault(token[0], ([], []))
-            words_.append(token)
-            ids_.append(vid)
-        self.by_initial = initials
         self._stopword_cache: dict[str, bool] = {}
         facts = max(len(kb.facts), 1)
         df = [0] * len(vocab)
@@ -396,9 +396,8 @@ class Index:
         )
         if found is None:
             return False
-        return not self._word_matches(token) or all(
-            sim * 100 < found[1] for _, sim in self._word_matches(token)
-        )
+        # Only when no word of the facts is at least as close to it.
+        return all(sim * 100 < found[1] for _, sim in self._word_matches(token))
 
     def smalltalk(
         self, question: str, words: _Words | None = None
@@ -662,10 +661,9 @@ class Index:
                 break
             if fact is not match.fact:
                 chosen.append(fact)
-        for fact_id in self.kb.examples:
+        for example in self.kb.example_facts:
             if len(chosen) >= s.max_suggestions:
                 break
-            example = self.kb.fact(fact_id)
-            if example is not None and example is not match.fact and example not in chosen:
+            if example is not match.fact and example not in chosen:
                 chosen.append(example)
         return tuple(chosen)
