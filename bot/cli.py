@@ -1,4 +1,4 @@
-"""Command line: ``python -m bot {ask,chat,check,eval,run}``."""
+"""Command line: ``python -m bot {ask,chat,check,eval,explain,run}``."""
 
 from __future__ import annotations
 
@@ -161,6 +161,21 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_explain(args: argparse.Namespace) -> int:
+    """Show why the engine answers or declines a question: every score and the rule."""
+    engine = _engine(_settings(args))
+    questions = (
+        [line.rstrip("\r\n") for line in sys.stdin]
+        if args.question == ["-"]
+        else [" ".join(args.question)]
+    )
+    for number, question in enumerate(questions):
+        if number:
+            _write(sys.stdout, "")
+        _write(sys.stdout, engine.explain(question))
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """Start the Telegram bot.
 
@@ -204,6 +219,11 @@ def build_parser() -> argparse.ArgumentParser:
     ev = sub.add_parser("eval", parents=[common], help="accuracy on a question set")
     ev.add_argument("file", help="question set YAML (cases: q, expect, category)")
     ev.set_defaults(func=cmd_eval)
+    explain = sub.add_parser(
+        "explain", parents=[common], help="why a question is answered or declined"
+    )
+    explain.add_argument("question", nargs="+", help="the question, or - for one per stdin line")
+    explain.set_defaults(func=cmd_explain)
     run = sub.add_parser("run", parents=[common], help="start the Telegram bot")
     run.add_argument("--mode", choices=("polling", "webhook"), help="override telegram.mode")
     run.add_argument("--webhook-url", metavar="URL", help="public HTTPS URL for webhook mode")

@@ -28,7 +28,7 @@ MAX_QUESTIONS_PER_FACT = 200
 MAX_PHRASING_CHARS = 300
 MAX_ANSWER_CHARS = 200
 MAX_QUOTE_CHARS = 1_000
-INTENTS = ("greeting", "thanks", "help", "goodbye", "about", "ack")
+INTENTS = ("greeting", "thanks", "help", "goodbye", "about", "ack", "self")
 """Small-talk intents the ``chit_chat`` section may list phrasings for."""
 LANGUAGES = frozenset({"en", "tr", "az", "ru"})
 """Language codes a fact's per-language ``answers`` may use."""
@@ -636,9 +636,7 @@ def parse_knowledge(
                 if isinstance(raw_id, str):
                     line = int(node.start_mark.line) + 1
                     if raw_id in seen_ids:
-                        v.add(
-                            f"duplicate id (first used at line {seen_ids[raw_id]})", line, raw_id
-                        )
+                        v.add(f"duplicate id (first used at line {seen_ids[raw_id]})", line, raw_id)
                     else:
                         seen_ids[raw_id] = line
                 if fact is not None:

@@ -20,6 +20,7 @@ Everything that does not depend on the question is computed once in :class:`Inde
 question, rare words gather candidate phrasings and only the most promising are scored in
 full, so the cost stays nearly flat as the knowledge base grows.
 """
+
 from __future__ import annotations
 
 import heapq
@@ -28,6 +29,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from rapidfuzz import fuzz, process
 
@@ -159,6 +161,8 @@ class Match:
     margin: float
     ranking: tuple[tuple[Fact, float], ...]  # facts the question touched, best first
     intent: str | None = None
+    negative: float = 0.0  # lexical score of the best negative example
+    why: Any = None  # bot.engine.Why: the reasons, when the engine decided
 
 
 @dataclass(frozen=True, slots=True)
@@ -645,12 +649,40 @@ class Index:
             and talk >= s.smalltalk_threshold
             and (exact or talk > best or best < s.answer_threshold)
         ):
-            return Match(Verdict.SMALLTALK, None, round(talk, 1), 0.0, ranking, intent)
+            return Match(Verdict.SMALLTALK, None, round(talk, 1), 0.0, ranking, intent, negative)
         if best_fact is None or best < s.uncertain_threshold or negative >= best:
-            return Match(Verdict.NO_ANSWER, None, round(best, 1), round(margin, 1), ranking)
+            return Match(
+                Verdict.NO_ANSWER, None, round(best, 1), round(margin, 1), ranking, None, negative
+            )
         confident = best >= s.answer_threshold and margin >= s.min_margin
         verdict = Verdict.ANSWER if confident else Verdict.UNCERTAIN
-        return Match(verdict, best_fact, round(best, 1), round(margin, 1), ranking)
+        return Match(verdict, best_fact, round(best, 1), round(margin, 1), ranking, None, negative)
+
+    def explain_words(self, question: str, fact: Fact | None) -> list[str]:
+        """One line per content word of ``question``: what it matched, and for ``fact``
+        whether the fact explains it; unexplained words show how specific they are (IDF)."""
+        tokens = self.words(question).tokens
+        position = {f.id: i for i, f in enumerate(self.kb.facts)}
+        owner = position.get(fact.id) if fact is not None else None
+        lines = []
+        for token in dict.fromkeys(t for t in tokens if t not in self.stopwords):
+            if self._misspelt_stopword(token):
+                lines.append(f"{token}: a misspelt common word, ignored")
+                continue
+            matches = self._word_matches(token)
+            if not matches:
+                lines.append(
+                    f"{token}: unknown to the knowledge base (weight {self.unknown_weight:.1f})"
+                )
+                continue
+            vid, sim = matches[0]
+            weight = self.idf[vid]
+            said = f"{token}: ~{self.vocab[vid]} ({sim:.2f}, weight {weight:.1f})"
+            if owner is not None:
+                credit = max((self.fact_credit[owner].get(v, 0.0) for v, _ in matches), default=0.0)
+                said += "; in this fact" if credit else "; not in this fact"
+            lines.append(said)
+        return lines
 
     def suggestions(self, match: Match) -> tuple[Fact, ...]:
         """Up to ``max_suggestions`` related facts, topped up with the knowledge base's examples."""

@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot import texts
+from bot.engine import Engine as Engine  # re-exported: callers build engines through replies
+from bot.engine import Why, describe_candidates
 from bot.knowledge import Fact, KnowledgeBase
 from bot.language import choose_language
-from bot.matcher import Index, MatchSettings, Verdict
+from bot.matcher import Verdict
 
 TELEGRAM_MAX_CHARS = 4096
 """Telegram's limit on a message's text after entity parsing, in UTF-16 code units."""
@@ -27,19 +29,6 @@ _SOURCE_BUDGET = 400
 _NOTE_BUDGET = 300
 _TITLE_BUDGET = 400
 _LINE_BUDGET = 1000
-
-
-@dataclass(frozen=True, slots=True)
-class Engine:
-    """A knowledge base with its precomputed index: the unit that reload swaps."""
-
-    kb: KnowledgeBase
-    index: Index
-
-    @classmethod
-    def build(cls, kb: KnowledgeBase, settings: MatchSettings | None = None) -> Engine:
-        """Precompute the index for ``kb``."""
-        return cls(kb, Index(kb, settings))
 
 
 def settle() -> None:
@@ -66,6 +55,7 @@ class Reply:
     intent: str | None
     kb: KnowledgeBase
     language: str = "en"
+    why: Why | None = None
 
     @property
     def answered(self) -> bool:
@@ -79,7 +69,7 @@ def reply_to(engine: Engine, question: str, language_hint: str | None = None) ->
     The reply is in the question's language, else ``language_hint`` (Telegram's
     ``language_code``), else English.
     """
-    match = engine.index.match(question)
+    match = engine.match(question)
     wants_suggestions = match.verdict is not Verdict.ANSWER and match.intent not in {
         "thanks",
         "goodbye",
@@ -96,6 +86,7 @@ def reply_to(engine: Engine, question: str, language_hint: str | None = None) ->
         intent=match.intent,
         kb=engine.kb,
         language=choose_language(question, language_hint),
+        why=match.why,
     )
 
 
@@ -157,9 +148,7 @@ def _lead(reply: Reply) -> str:
 
 def _source_line(reply: Reply) -> str:
     source = reply.kb.source
-    return texts.text("SOURCE_LINE", reply.language).format(
-        outlet=source.outlet, date=source.date
-    )
+    return texts.text("SOURCE_LINE", reply.language).format(outlet=source.outlet, date=source.date)
 
 
 def render_plain(reply: Reply) -> str:
@@ -203,10 +192,25 @@ def to_json(reply: Reply) -> dict[str, Any]:
         "answer": reply.fact.answer_in(reply.language) if reply.fact else None,
         "quote": reply.fact.quote if reply.fact else None,
         "score": max(0.0, min(100.0, reply.score)),
+        "margin": reply.margin,
         "suggestions": [suggestion_label(f, reply.language) for f in reply.suggestions],
         "verdict": reply.verdict.value,
         "language": reply.language,
+        "why": why_json(reply.why),
     }
+
+
+def why_json(why: Why | None) -> dict[str, Any]:
+    """``ask --json``'s ``why``: the reason, and each candidate's features when consulted."""
+    if why is None:
+        return {"reason": "fact chosen directly"}
+    out: dict[str, Any] = {"reason": why.reason, "consulted": why.consulted}
+    if why.consulted:
+        out["segment"] = why.segment
+        out["candidates"] = describe_candidates(why.candidates[:3])
+        out["nearest_negative"] = why.negative
+        out["nearest_smalltalk"] = why.smalltalk
+    return out
 
 
 @dataclass(frozen=True, slots=True)

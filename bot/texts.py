@@ -17,6 +17,9 @@ SMALLTALK = {
     "ack": "Anything else you'd like to know about the article?",
     "about": "I am a bot that answers questions about one news article, quoting the sentence "
     "that proves each answer.",
+    # Questions about the bot as if it were a person (its age, home, family, feelings, pay).
+    "self": "I'm only a bot: no age, home, family or feelings of my own. What I do know is one "
+    "news article; ask me about it.",
 }
 SOURCE_LINE = "Source: {outlet}, {date}"
 NON_TEXT = "I can only answer text questions about the article. Please type your question."

@@ -23,7 +23,7 @@ ARTICLE = ROOT / "knowledge" / "article.txt"
 BROKEN = ROOT / "tests" / "data" / "broken"
 TIMEOUT = 60
 
-JSON_KEYS = {
+JSON_KEYS = {"margin", "why",
     "question",
     "answered",
     "fact_id",

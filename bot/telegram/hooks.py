@@ -55,9 +55,11 @@ async def post_init(application: TelegramApp) -> None:
     admin = [BotCommand(name, description) for name, description in command_menu(admin=True)]
     # Telegram shows users the menu of their client's language, English otherwise.
     for language in (None, *(code for code in LANGUAGES if code != "en")):
-        menu = public if language is None else [
-            BotCommand(name, description) for name, description in command_menu(language)
-        ]
+        menu = (
+            public
+            if language is None
+            else [BotCommand(name, description) for name, description in command_menu(language)]
+        )
         try:
             await bot.set_my_commands(menu, scope=BotCommandScopeDefault(), language_code=language)
         except TelegramError as exc:

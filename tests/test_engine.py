@@ -1,0 +1,255 @@
+"""The engine's mechanics on a toy knowledge base: candidates, the rule, the decision, explain.
+
+The meaning model here is :class:`bot.meaning.HashEmbedder` (character trigrams) and the rule's
+weights are set by the test, so every outcome follows from the test's own numbers, not from
+the shipped model or the fitted file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from bot.decision import NAMES, Rule, RuleError, fit, parse_rule, read_rule
+from bot.engine import Engine, Why, _segments
+from bot.knowledge import KnowledgeBase, KnowledgeError, parse_knowledge
+from bot.matcher import Verdict
+from bot.meaning import HashEmbedder, Meaning, VectorFile, cut, text_key
+from bot.replies import reply_to, to_json
+
+ARTICLE = "Alpha sold 10 apples in 2020. Beta sold 20 pears in 2021. Gamma met Delta online."
+KB_YAML = """
+version: 1
+source: {title: T, outlet: O, author: A, date: "2020-01-01"}
+stopwords: [the, a, how, many, did, what, in, by, who]
+chit_chat:
+  greeting: [hello there, good morning]
+unanswerable:
+  - How many apples did Alpha sell in 2019?
+facts:
+  - id: apples
+    questions: [How many apples did Alpha sell in 2020?, apple sales 2020]
+    answer: Alpha sold 10 apples in 2020.
+    quote: Alpha sold 10 apples in 2020.
+  - id: pears
+    questions: [How many pears did Beta sell in 2021?, pear sales 2021]
+    answer: Beta sold 20 pears in 2021.
+    quote: Beta sold 20 pears in 2021.
+  - id: meeting
+    questions: [Who did Gamma meet?, Gamma meeting]
+    answer: Gamma met Delta online.
+    quote: Gamma met Delta online.
+"""
+
+
+def rule_on(feature: str, weight: float = 8.0, bias: float = -4.0, **changes: float) -> Rule:
+    """A rule that listens to one feature only (standardised around 0.5)."""
+    weights = tuple(weight if n == feature else 0.0 for n in NAMES)
+    base = Rule(
+        model=HashEmbedder.name,
+        mean=(0.5,) * len(NAMES),
+        scale=(0.5,) * len(NAMES),
+        weight=weights,
+        bias=bias,
+        answer_at=0.8,
+        uncertain_at=0.5,
+        consult_floor=0.0,
+        smalltalk_at=0.99,
+    )
+    return replace(base, **changes)
+
+
+@pytest.fixture(scope="module")
+def kb() -> KnowledgeBase:
+    return parse_knowledge(KB_YAML, ARTICLE, "toy.yaml")
+
+
+def engine_with(kb: KnowledgeBase, rule: Rule | None) -> Engine:
+    return Engine.build(kb, rule=rule, meaning=Meaning(HashEmbedder()) if rule else None)
+
+
+def test_without_a_rule_the_engine_is_the_lexical_matcher(kb: KnowledgeBase) -> None:
+    engine = engine_with(kb, None)
+    match = engine.match("How many pears did Beta sell in 2021?")
+    assert match.fact is not None and match.fact.id == "pears"
+    assert isinstance(match.why, Why) and "lexical" in match.why.reason
+
+
+def test_the_candidate_with_the_highest_probability_is_answered(kb: KnowledgeBase) -> None:
+    engine = engine_with(kb, rule_on("lex"))
+    match = engine.match("How many pears did Beta sell in 2021?")
+    assert match.verdict is Verdict.ANSWER
+    assert match.fact is not None and match.fact.id == "pears"
+    probabilities = [c.probability for c in match.why.candidates]
+    assert probabilities == sorted(probabilities, reverse=True)
+    assert match.why.candidates[0].fact.id == "pears"
+    assert match.score == pytest.approx(100 * probabilities[0], abs=0.1)
+
+
+def test_between_the_thresholds_the_answer_is_uncertain(kb: KnowledgeBase) -> None:
+    engine = engine_with(kb, rule_on("lex", answer_at=0.9999, uncertain_at=0.01))
+    match = engine.match("How many pears did Beta sell in 2021?")
+    assert match.verdict is Verdict.UNCERTAIN and match.fact is not None
+
+
+def test_below_uncertain_at_the_article_does_not_say(kb: KnowledgeBase) -> None:
+    # A rule whose bias makes every probability tiny declines even a perfect lexical match.
+    engine = engine_with(kb, rule_on("lex", bias=-40.0))
+    match = engine.match("How many pears did Beta sell in 2021?")
+    assert match.verdict is Verdict.NO_ANSWER and match.fact is None
+    assert "< 0.50" in match.why.reason
+
+
+def test_below_the_consult_floor_the_model_is_not_asked(kb: KnowledgeBase) -> None:
+    engine = engine_with(kb, rule_on("lex", consult_floor=99.5))
+    match = engine.match("pears of Beta")
+    assert match.verdict is Verdict.NO_ANSWER
+    assert not match.why.consulted and "no fact considered" in match.why.reason
+
+
+def test_below_the_consult_floor_small_talk_is_still_recognised(kb: KnowledgeBase) -> None:
+    engine = engine_with(kb, rule_on("lex", consult_floor=99.5, smalltalk_at=0.3))
+    match = engine.match("hello therre, good mornin")
+    assert match.verdict is Verdict.SMALLTALK and match.intent == "greeting"
+
+
+def test_a_feature_with_negative_weight_turns_the_decision(kb: KnowledgeBase) -> None:
+    # The same question flips when the rule says lexical evidence counts against a fact.
+    question = "How many pears did Beta sell in 2021?"
+    assert fact_id(engine_with(kb, rule_on("lex")), question) == "pears"
+    assert fact_id(engine_with(kb, rule_on("lex", weight=-8.0, bias=0.0)), question) != "pears"
+
+
+def fact_id(engine: Engine, question: str) -> str | None:
+    fact = engine.match(question).fact
+    return fact.id if fact else None
+
+
+def test_lexical_small_talk_is_small_talk_whatever_the_rule(kb: KnowledgeBase) -> None:
+    match = engine_with(kb, rule_on("lex")).match("hello there")
+    assert match.verdict is Verdict.SMALLTALK and match.intent == "greeting"
+
+
+def test_semantic_small_talk_needs_the_similarity_threshold(kb: KnowledgeBase) -> None:
+    question = "hello there, good mornings to all pears"
+    strict = engine_with(kb, rule_on("lex", bias=-40.0, smalltalk_at=0.999))
+    loose = engine_with(kb, rule_on("lex", bias=-40.0, smalltalk_at=0.05))
+    assert strict.match(question).verdict is Verdict.NO_ANSWER
+    lenient = loose.match(question)
+    assert lenient.verdict is Verdict.SMALLTALK and "small talk" in lenient.why.reason
+
+
+def test_a_chatty_message_is_also_judged_by_its_last_question() -> None:
+    message = "Hi there, I read your news today and found it nice. Who did Gamma meet?"
+    assert _segments(message) == [message, "Who did Gamma meet?"]
+    assert _segments("Who did Gamma meet?") == ["Who did Gamma meet?"]
+    assert _segments("Hi. Who did Gamma meet?") == [
+        "Hi. Who did Gamma meet?",
+        "Who did Gamma meet?",
+    ]
+    assert _segments("Thanks a lot. Bye now.") == ["Thanks a lot. Bye now."]  # asks nothing
+
+
+def test_joined_questions_are_judged_one_by_one() -> None:
+    message = "how many apples did Alpha sell and who did Gamma meet?"
+    assert _segments(message)[1:] == ["how many apples did Alpha sell", "who did Gamma meet?"]
+    # "and" inside one question is not a second question
+    assert _segments("did Gamma and Delta meet online?") == ["did Gamma and Delta meet online?"]
+
+
+def test_explain_names_every_feature_and_the_thresholds(kb: KnowledgeBase) -> None:
+    engine = engine_with(kb, rule_on("lex"))
+    text = engine.explain("How many pears did Beta sell in 2021?")
+    assert text.splitlines()[1].startswith("verdict: answer pears")
+    for name in NAMES:
+        assert f"{name}=" in text
+    assert "answer at p >= 0.80" in text and "suggestions at p >= 0.50" in text
+
+
+def test_json_reply_carries_why_and_margin(kb: KnowledgeBase) -> None:
+    data = to_json(reply_to(engine_with(kb, rule_on("lex")), "How many pears did Beta sell?"))
+    assert isinstance(data["margin"], float)
+    assert data["why"]["reason"].startswith("pears")
+    first = data["why"]["candidates"][0]
+    assert first["fact_id"] == "pears" and set(first["features"]) == set(NAMES)
+
+
+# --- the decision file -----------------------------------------------------------------------
+
+
+def test_a_rule_survives_its_file() -> None:
+    rule = rule_on("sem", fitted="test")
+    again = parse_rule(rule.to_yaml(), "decision.yaml")
+    assert again.weight == rule.weight and again.answer_at == rule.answer_at
+    assert again.fitted == "test"
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda t: t.replace("  lex_answer:", "  lex_answr:"), "features must be exactly"),
+        (lambda t: t.replace("answer_at: 0.8", "answer_at: high"), "'answer_at' must be a number"),
+        (
+            lambda t: t.replace("uncertain_at: 0.5", "uncertain_at: 0.9"),
+            "uncertain_at <= answer_at",
+        ),
+        (lambda t: t.replace("scale: 0.5", "scale: 0", 1), "'scale' must be positive"),
+        (lambda t: t.replace("bias: -4.0", "bias: .nan"), "'bias' must be a number"),
+        (lambda t: "features: [", "not valid YAML"),
+        (lambda t: "- 1\n", "expected a mapping"),
+    ],
+)
+def test_a_broken_decision_file_is_one_clear_error(
+    edit: Callable[[str], str], message: str
+) -> None:
+    with pytest.raises(RuleError, match=r"decision\.yaml") as caught:
+        parse_rule(edit(rule_on("lex").to_yaml()), "decision.yaml")
+    assert message in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_a_broken_decision_file_refuses_the_knowledge_base(tmp_path: Path) -> None:
+    """Beside a knowledge file it is a knowledge error, so a reload keeps the old engine."""
+    facts = tmp_path / "facts.yaml"
+    facts.write_text(KB_YAML, encoding="utf-8")
+    (tmp_path / "decision.yaml").write_text("features: 3\n", encoding="utf-8")
+    kb = parse_knowledge(KB_YAML, ARTICLE, str(facts))
+    with pytest.raises(KnowledgeError, match=r"decision\.yaml"):
+        Engine.build(kb, meaning=Meaning(HashEmbedder()))
+    assert read_rule(tmp_path / "missing.yaml") is None
+
+
+def test_fit_finds_the_feature_that_separates() -> None:
+    rows = [(float(i % 2), float(i % 3)) for i in range(60)]
+    labels = [float(i % 2) for i in range(60)]
+    mean, scale, weight, _bias = fit(rows, labels)
+    assert weight[0] > 2.0 and abs(weight[1]) < 0.5
+    assert len(mean) == len(scale) == 2
+
+
+# --- meaning vectors -------------------------------------------------------------------------
+
+
+def test_vector_file_keeps_exactly_the_texts_in_use(tmp_path: Path) -> None:
+    store = tmp_path / "embeddings.npz"
+    meaning = Meaning(HashEmbedder(), store)
+    meaning.space(["one text", "another text"], [0, 1])
+    assert len(VectorFile.read(store).vectors) == 2
+    meaning.space(["one text"], [0])
+    kept = VectorFile.read(store).vectors
+    assert list(kept) == [text_key(HashEmbedder.name, "one text")]
+
+
+def test_an_unreadable_vector_file_is_embedded_afresh(tmp_path: Path) -> None:
+    store = tmp_path / "embeddings.npz"
+    store.write_bytes(b"not a zip file")
+    space = Meaning(HashEmbedder(), store).space(["one text"], [0])
+    assert space.matrix.shape == (1, 256)
+
+
+def test_a_long_message_is_cut_to_its_last_words() -> None:
+    words = [f"w{i}" for i in range(100)]
+    assert cut(" ".join(words)).split() == words[-48:]
+    assert cut("short question") == "short question"
