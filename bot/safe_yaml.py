@@ -39,9 +39,9 @@ _ALLOWED_TAGS = frozenset(
     _TAG + name for name in ("null", "bool", "int", "float", "str", "timestamp", "seq", "map")
 )
 _DECIMAL_INT = re.compile(r"[-+]?(?:0|[1-9][0-9]*)")
-_DECIMAL_FLOAT = re.compile(
-    r"[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?|[-+]?[0-9]+[eE][-+]?[0-9]+"
-)
+# As YAML 1.1 has it, base 60 and "_" aside: a dot, and a signed exponent. So nothing that
+# PyYAML reads as text (1e3) is a number here, and what it writes (1.0e+17) reads back.
+_DECIMAL_FLOAT = re.compile(r"[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+][0-9]+)?")
 _TIMESTAMP = (
     # PyYAML's date pattern (bounded): an unquoted "date: 2022-07-07" stays a date.
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}"

@@ -45,8 +45,9 @@ def both(text: str) -> list[Any]:
         ("0", 0),
         ("1.5", 1.5),
         ("-0.25", -0.25),
-        ("1e3", 1000.0),
+        ("1.5e+3", 1500.0),
         ("2.5E-1", 0.25),
+        ("1.0e+17", 1e17),
         (".inf", math.inf),
         ("-.inf", -math.inf),
         ("true", True),
@@ -72,6 +73,8 @@ def both(text: str) -> list[Any]:
         ("y", "y"),
         ("=", "="),
         ("<<", "<<"),
+        ("1e3", "1e3"),  # text in YAML 1.1 too: no dot
+        ("1.5e3", "1.5e3"),  # nor a signed exponent
         ("Who met whom?", "Who met whom?"),
     ],
 )
@@ -287,3 +290,15 @@ def test_decode() -> None:
     with pytest.raises(YAMLFileError) as info:
         safe_yaml.decode(b"a: 1\nb: caf\xe9\n", "config file")
     assert info.value.issues == (safe_yaml.Issue(2, "config file is not valid UTF-8 (byte 11)"),)
+
+
+def test_what_pyyaml_writes_reads_back_the_same() -> None:
+    """Tests and tools write these files with ``yaml.safe_dump``; nothing may change type."""
+    values: list[Any] = [
+        *(1e17, 1.5, -0.0, 1e-7, 12, -3, 0, True, False, None, math.inf),
+        *("yes", "No", "on", "1:0", "10:30", "0x1F", "017", "0b1", "1e3", "1_000", "+5"),
+        *("~", "", "null", "=", "<<", ".5", "1.", "TRUE", "y", "2022-07-07", "12"),
+        datetime.date(2022, 7, 7),
+    ]
+    back = safe_yaml.load(yaml.safe_dump({"v": values}, allow_unicode=True))["v"]
+    assert [(type(v), v) for v in back] == [(type(v), v) for v in values]
