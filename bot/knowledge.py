@@ -31,9 +31,9 @@ MAX_PHRASING_CHARS = 300
 MAX_ANSWER_CHARS = 200
 MAX_QUOTE_CHARS = 1_000
 MIN_QUOTE_WORDS = 3
+"""A quote shorter than this proves nothing ("the"), unless it is a whole line (a byline)."""
 MAX_PROBLEMS = 100
 """Problems listed for one file at most; the rest are counted in one last line."""
-"""A quote shorter than this proves nothing (\"the\"), unless it is a whole line (a byline)."""
 INTENTS = ("greeting", "thanks", "help", "goodbye", "about", "ack")
 """Small-talk intents the ``chit_chat`` section may list phrasings for."""
 LANGUAGES = frozenset({"en", "tr", "az", "ru"})

@@ -557,3 +557,13 @@ def test_a_megabyte_of_numbers_is_read_in_well_under_a_second(
     except KnowledgeError as exc:
         assert all("\n" not in str(p) and len(str(p)) < 400 for p in exc.problems)
     assert time.process_time() - started < 1.0
+
+
+def test_at_most_a_hundred_problems_are_listed() -> None:
+    body = VALID + "unanswerable:\n" + "".join(f"  - {i}\n" for i in range(150))
+    with pytest.raises(KnowledgeError) as info:
+        parse_knowledge(body, ARTICLE.read_text(encoding="utf-8"), name="kb.yaml")
+    problems = info.value.problems
+    assert len(problems) == 101
+    assert all("must be a string, not a number" in p.message for p in problems[:100])
+    assert str(problems[-1]) == "kb.yaml: and 50 more problems"
