@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -552,3 +554,32 @@ def test_empty_bot_admins_is_an_error(tmp_path: Path, value: str) -> None:
 
 def test_no_admins_in_the_config_is_fine(tmp_path: Path) -> None:
     assert load(tmp_path, "telegram:\n  admins: []\n").telegram.admins == frozenset()
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero", "alias-bomb"])
+def test_the_bot_refuses_a_hostile_config_with_one_line(tmp_path: Path, kind: str) -> None:
+    """End to end: ``python -m bot run --config …`` exits 1 at once, one line, no traceback."""
+    if kind == "fifo":
+        path = tmp_path / "bot.yaml"
+        os.mkfifo(path)
+        expected = f"{path}: config file is not a regular file"
+    elif kind == "dev-zero":
+        path = Path("/dev/zero")
+        expected = "/dev/zero: config file is not a regular file"
+    else:
+        path = tmp_path / "bot.yaml"
+        path.write_text(ALIAS_BOMB, encoding="utf-8")
+        expected = f"{path}:2: YAML anchors and aliases (&name / *name) are not allowed"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "TELEGRAM_"))}
+    env["TELEGRAM_BOT_TOKEN"] = "123456789:AAE-dummy-SECRET-token"
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "run", "--config", str(path)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [f"error: config error: {expected}"]
