@@ -10,14 +10,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-import yaml
-
+from bot import safe_yaml
 from bot.matcher import MatchSettings
+from bot.safe_yaml import shown
 
 DEFAULT_CONFIG = Path("config/bot.yaml")
 MAX_CONFIG_BYTES = 65_536
+MAX_CONFIG_NODES = 10_000
+"""The shipped config has about a hundred; far more is a mistake or an attack."""
 _USER_ID = re.compile(r"-?[0-9]{1,20}")
+_SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
+"""Telegram's rule for setWebhook's secret_token; it refuses anything else at start."""
+WEBHOOK_PORTS = (443, 80, 88, 8443)
+"""The only ports Telegram's own servers post webhooks to (a local Bot API server: any)."""
 
 
 class ConfigError(Exception):
@@ -67,7 +74,7 @@ def _expect(value: object, kind: type | tuple[type, ...], key: str) -> Any:
         raise ConfigError(f"{key} must be a number, not {value!r}")
     if not isinstance(value, kind):
         names = " or ".join(k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,)))
-        raise ConfigError(f"{key} must be {names}, not {value!r}")
+        raise ConfigError(f"{key} must be {names}, not {shown(value)}")
     if isinstance(value, float) and not math.isfinite(value):
         raise ConfigError(f"{key} must be a finite number, not {value!r}")
     return value
@@ -128,7 +135,41 @@ def parse_admins(text: str, key: str) -> frozenset[int]:
         if not _USER_ID.fullmatch(part):
             raise ConfigError(f"{key}: {part!r} is not a numeric Telegram user id")
         ids.add(int(part))
+    if not ids:
+        # BOT_ADMINS="" is a deployment that meant to name admins and lost them on the way
+        # (an unset variable in an env file); silently running without admins hides that.
+        raise ConfigError(
+            f"{key} is set but lists no user ids; list them (comma-separated) or unset it"
+        )
     return frozenset(ids)
+
+
+def _webhook_url(url: str, key: str, local_api: bool) -> str:
+    """``url`` if Telegram can post to it: https, a host, and (for Telegram's own servers)
+    one of :data:`WEBHOOK_PORTS`."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise ConfigError(f"{key} is not a valid URL: {shown(url)}") from None
+    if parts.scheme.lower() != "https" or not parts.hostname:
+        raise ConfigError(
+            f"{key} must be an https:// URL (Telegram posts only over HTTPS), not {shown(url)}"
+        )
+    if port is not None and port not in WEBHOOK_PORTS and not local_api:
+        ports = ", ".join(str(p) for p in WEBHOOK_PORTS)
+        raise ConfigError(f"{key}: Telegram posts webhooks only to ports {ports}, not {port}")
+    return url
+
+
+def _secret_token(secret: str, key: str) -> str:
+    if not _SECRET_TOKEN.fullmatch(secret):
+        # The value itself is never shown: it is a secret, and this message is logged.
+        raise ConfigError(
+            f"{key} must be 1 to 256 characters, each A-Z, a-z, 0-9, _ or - "
+            f"(Telegram's rule; this one has {len(secret)} characters)"
+        )
+    return secret
 
 
 def _telegram(raw: dict[str, Any], env: Mapping[str, str]) -> TelegramSettings:
@@ -153,12 +194,22 @@ def _telegram(raw: dict[str, Any], env: Mapping[str, str]) -> TelegramSettings:
     port = _expect(hook.get("port", 8443), int, "telegram.webhook.port")
     if not 1 <= port <= 65535:
         raise ConfigError("telegram.webhook.port must be between 1 and 65535")
+    url, url_key = env.get("TELEGRAM_WEBHOOK_URL"), "TELEGRAM_WEBHOOK_URL"
+    if not url:
+        url, url_key = hook.get("url"), "telegram.webhook.url"
+    if url:
+        _webhook_url(url, url_key, local_api=base_url is not None)
+    secret, secret_key = env.get("TELEGRAM_WEBHOOK_SECRET"), "TELEGRAM_WEBHOOK_SECRET"
+    if not secret:
+        secret, secret_key = hook.get("secret_token"), "telegram.webhook.secret_token"
+    if secret:
+        _secret_token(secret, secret_key)
     webhook = WebhookSettings(
-        url=env.get("TELEGRAM_WEBHOOK_URL") or hook.get("url"),
+        url=url or None,
         listen=hook.get("listen") or "127.0.0.1",
         port=port,
         path=hook.get("path") or "telegram",
-        secret_token=env.get("TELEGRAM_WEBHOOK_SECRET") or hook.get("secret_token"),
+        secret_token=secret or None,
     )
     if mode == "webhook" and not webhook.url:
         raise ConfigError("webhook mode needs telegram.webhook.url (or TELEGRAM_WEBHOOK_URL)")
@@ -195,20 +246,16 @@ def load_settings(
     """
     env = os.environ if env is None else env
     path = path or DEFAULT_CONFIG
+    # Read like the knowledge file: a regular file only (a FIFO or /dev/zero would hang the
+    # start), within a size limit, through the project's safe YAML loader (no aliases, so a
+    # few hundred bytes cannot expand into gigabytes).
     try:
-        if path.stat().st_size > MAX_CONFIG_BYTES:
-            raise ConfigError(f"{path}: larger than {MAX_CONFIG_BYTES:,} bytes")
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read config file: {exc}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise ConfigError(f"{where}: YAML syntax error: {getattr(exc, 'problem', exc)}") from None
+        raw = safe_yaml.read_limited(path, MAX_CONFIG_BYTES, "config file")
+        data = safe_yaml.load(safe_yaml.decode(raw, "config file"), MAX_CONFIG_NODES)
+    except safe_yaml.YAMLFileError as exc:
+        issue = exc.issues[0]
+        where = str(path) if issue.line is None else f"{path}:{issue.line}"
+        raise ConfigError(f"{where}: {issue.message}") from None
     if data is None:  # an empty file: every default
         data = {}
     try:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -16,8 +16,10 @@ from typing import Any
 
 import yaml
 
+from bot import safe_yaml
 from bot.language import detect_language
 from bot.normalise import MIN_STEM, fold, tokenize
+from bot.safe_yaml import shown
 
 MAX_FILE_BYTES = 1_048_576
 """A knowledge file larger than this is refused before it is parsed."""
@@ -28,6 +30,10 @@ MAX_QUESTIONS_PER_FACT = 200
 MAX_PHRASING_CHARS = 300
 MAX_ANSWER_CHARS = 200
 MAX_QUOTE_CHARS = 1_000
+MIN_QUOTE_WORDS = 3
+"""A quote shorter than this proves nothing ("the"), unless it is a whole line (a byline)."""
+MAX_PROBLEMS = 100
+"""Problems listed for one file at most; the rest are counted in one last line."""
 INTENTS = ("greeting", "thanks", "help", "goodbye", "about", "ack", "self")
 """Small-talk intents the ``chit_chat`` section may list phrasings for."""
 LANGUAGES = frozenset({"en", "tr", "az", "ru"})
@@ -160,41 +166,43 @@ def _squash(text: str) -> str:
     return " ".join(text.split())
 
 
+def _occurs(needle: str, haystack: str) -> tuple[bool, bool]:
+    """Whether ``needle`` is in ``haystack`` at all, and whether as whole words somewhere.
+
+    Whole words: a letter or digit at either end of the needle must not continue a word of
+    the haystack ("e" in "the", "rbaij" in "Azerbaijan" do).
+    """
+    start = haystack.find(needle)
+    found = start >= 0
+    if not needle:
+        return found, False
+    head, tail = needle[0].isalnum(), needle[-1].isalnum()
+    while start >= 0:
+        end = start + len(needle)
+        if not (head and start > 0 and haystack[start - 1].isalnum()) and not (
+            tail and end < len(haystack) and haystack[end].isalnum()
+        ):
+            return True, True
+        start = haystack.find(needle, start + 1)
+    return found, False
+
+
+def _refused(error: safe_yaml.YAMLFileError, name: str) -> KnowledgeError:
+    return KnowledgeError([Problem(name, issue.message, issue.line) for issue in error.issues])
+
+
 def _read_bytes(path: Path, limit: int, what: str) -> bytes:
     try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        raise KnowledgeError([Problem(str(path), f"{what} not found")]) from None
-    except OSError as exc:
-        raise KnowledgeError([Problem(str(path), f"cannot read {what}: {exc.strerror}")]) from None
-    if not path.is_file():
-        raise KnowledgeError([Problem(str(path), f"{what} is not a regular file")])
-    if size > limit:
-        raise KnowledgeError(
-            [Problem(str(path), f"{what} is {size:,} bytes; the limit is {limit:,} bytes")]
-        )
-    try:
-        with path.open("rb") as handle:
-            data = handle.read(limit + 1)
-    except OSError as exc:
-        raise KnowledgeError([Problem(str(path), f"cannot read {what}: {exc.strerror}")]) from None
-    if len(data) > limit:
-        raise KnowledgeError([Problem(str(path), f"{what} is larger than {limit:,} bytes")])
-    return data
+        return safe_yaml.read_limited(path, limit, what)
+    except safe_yaml.YAMLFileError as exc:
+        raise _refused(exc, str(path)) from None
 
 
 def _decode(data: bytes, name: str, what: str) -> str:
-    if data.startswith(b"\xef\xbb\xbf"):
-        raise KnowledgeError(
-            [Problem(name, f"{what} starts with a UTF-8 byte-order mark; save it without one")]
-        )
     try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise KnowledgeError(
-            [Problem(name, f"{what} is not valid UTF-8 (byte {exc.start})", line)]
-        ) from None
+        return safe_yaml.decode(data, what)
+    except safe_yaml.YAMLFileError as exc:
+        raise _refused(exc, name) from None
 
 
 def load_article(path: Path) -> str:
@@ -203,123 +211,6 @@ def load_article(path: Path) -> str:
     if not text.strip():
         raise KnowledgeError([Problem(str(path), "article is empty")])
     return text
-
-
-# libyaml's parser is about fifteen times faster than PyYAML's own; both are safe.
-_PARSER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-def _compose(text: str, name: str) -> yaml.Node | None:
-    """Parse YAML to a node tree with the safe loader, turning errors into a Problem."""
-    loader = _PARSER(text)
-    try:
-        return loader.get_single_node()
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        if "nesting depth" in str(exc.problem):
-            # libyaml's limit on "[[[[..." (PyYAML's own parser runs out of stack instead).
-            raise KnowledgeError([Problem(name, "the YAML is nested too deeply", line)]) from None
-        context = exc.context or ""
-        if context and exc.context_mark and exc.context_mark.line + 1 != line:
-            # Where the unclosed quote or bracket began, often far above the error.
-            context += f" (from line {exc.context_mark.line + 1})"
-        message = " ".join(str(part) for part in (context, exc.problem) if part)
-        lines = text.splitlines()
-        if line is not None and 0 < line <= len(lines) and "\t" in lines[line - 1]:
-            message += " (a tab: YAML indents with spaces only)"
-        raise KnowledgeError([Problem(name, f"YAML syntax error: {message}", line)]) from None
-    except yaml.YAMLError as exc:
-        raise KnowledgeError([Problem(name, f"YAML error: {exc}")]) from None
-    except RecursionError:
-        # PyYAML composes recursively: "[[[[..." thousands deep would crash the process.
-        line = loader.get_mark().line + 1
-        raise KnowledgeError([Problem(name, "the YAML is nested too deeply", line)]) from None
-    finally:
-        loader.dispose()
-
-
-def _walk(node: yaml.Node, name: str) -> Iterator[yaml.Node]:
-    """Every node once; refuses anchors/aliases (shared nodes) and oversized trees."""
-    seen: set[int] = set()
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        if id(current) in seen:
-            raise KnowledgeError(
-                [
-                    Problem(
-                        name,
-                        "YAML anchors and aliases (&name / *name) are not allowed",
-                        current.start_mark.line + 1,
-                    )
-                ]
-            )
-        seen.add(id(current))
-        if len(seen) > MAX_YAML_NODES:
-            raise KnowledgeError(
-                [Problem(name, f"the file has more than {MAX_YAML_NODES:,} YAML nodes")]
-            )
-        yield current
-        if isinstance(current, yaml.SequenceNode):
-            stack.extend(current.value)
-        elif isinstance(current, yaml.MappingNode):
-            for key, value in current.value:
-                stack.append(key)
-                stack.append(value)
-
-
-def _check_nodes(root: yaml.Node, name: str) -> list[Problem]:
-    problems: list[Problem] = []
-    for node in _walk(root, name):
-        line = node.start_mark.line + 1
-        # Python tags are refused on every kind of node, not just scalars:
-        # "!!python/object/apply:os.system [...]" is a sequence.
-        if node.tag.startswith("tag:yaml.org,2002:python") or not node.tag.startswith(
-            "tag:yaml.org,2002:"
-        ):
-            problems.append(Problem(name, f"the tag {node.tag} is not allowed", line))
-        if isinstance(node, yaml.MappingNode):
-            keys: set[str] = set()
-            for key, _ in node.value:
-                if isinstance(key, yaml.ScalarNode):
-                    if key.value in keys:
-                        problems.append(
-                            Problem(name, f"duplicate key '{key.value}'", key.start_mark.line + 1)
-                        )
-                    keys.add(key.value)
-    return problems
-
-
-def _unreadable_scalar(root: yaml.Node, name: str) -> int | None:
-    """The line of the first scalar the safe constructor cannot turn into a value."""
-    loader = yaml.SafeLoader("")
-    try:
-        for node in _walk(root, name):
-            if isinstance(node, yaml.ScalarNode):
-                try:
-                    loader.construct_object(node)
-                except (ValueError, OverflowError):
-                    return int(node.start_mark.line) + 1
-    finally:
-        loader.dispose()
-    return None
-
-
-def _construct(root: yaml.Node, name: str) -> Any:
-    loader = yaml.SafeLoader("")
-    try:
-        return loader.construct_document(root)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        raise KnowledgeError([Problem(name, f"YAML error: {exc.problem}", line)]) from None
-    except (ValueError, OverflowError) as exc:
-        # An impossible date (2022-02-30) or an integer of thousands of digits.
-        message = f"YAML error: a value cannot be read: {exc}"
-        raise KnowledgeError([Problem(name, message, _unreadable_scalar(root, name))]) from None
-    finally:
-        loader.dispose()
 
 
 def _line_of(mapping_node: yaml.Node, key: str) -> int:
@@ -348,10 +239,23 @@ class _Validator:
     def __init__(self, name: str, article: str) -> None:
         self.name = name
         self.problems: list[Problem] = []
+        self.found = 0
         self.article_squashed = _squash(article)
+        self.article_lines = frozenset(_squash(line) for line in article.splitlines())
 
     def add(self, message: str, line: int | None = None, fact_id: str | None = None) -> None:
-        self.problems.append(Problem(self.name, message, line, fact_id))
+        self.found += 1
+        # A file of a hundred thousand bad items would otherwise list them all (and take
+        # most of the load time building the list); the first ones are what an editor needs.
+        if self.found <= MAX_PROBLEMS:
+            self.problems.append(Problem(self.name, message, line, fact_id))
+
+    def listed(self) -> list[Problem]:
+        """The problems kept, and a last line counting those left out."""
+        left_out = self.found - len(self.problems)
+        if left_out <= 0:
+            return self.problems
+        return [*self.problems, Problem(self.name, f"and {left_out:,} more problems")]
 
     def text(
         self, value: object, what: str, line: int, fact_id: str | None = None, limit: int = 0
@@ -410,12 +314,30 @@ class _Validator:
     def quote(self, quote: str, line: int, fact_id: str) -> None:
         if len(quote) > MAX_QUOTE_CHARS:
             self.add(f"quote is longer than {MAX_QUOTE_CHARS} characters", line, fact_id)
-        elif _squash(quote) not in self.article_squashed:
+            return
+        squashed = _squash(quote)
+        found, whole = _occurs(squashed, self.article_squashed)
+        if not found:
+            self.add(f"quote is not in the article word for word: {quote!r}", line, fact_id)
+        elif squashed in self.article_lines:
+            pass  # a whole line of the article, however short: the byline, the date line
+        elif not whole:
+            # "rbaij" is in "Azerbaijan": text of the article, but no proof of anything.
             self.add(
-                f"quote is not in the article word for word: {quote!r}",
+                f"quote must be whole words of the article, not begin or end inside a word: "
+                f"{quote!r}",
                 line,
                 fact_id,
             )
+        else:
+            words = sum(1 for word in squashed.split() if any(c.isalnum() for c in word))
+            if words < MIN_QUOTE_WORDS:
+                self.add(
+                    f"quote is {words} word(s) long; it must be at least {MIN_QUOTE_WORDS} "
+                    f"words of the article, or a whole line of it: {quote!r}",
+                    line,
+                    fact_id,
+                )
 
 
 def _parse_source(v: _Validator, value: object, line: int) -> Source | None:
@@ -457,7 +379,7 @@ def _parse_aliases(v: _Validator, value: object, line: int) -> dict[str, tuple[s
     canonicals = {" ".join(tokenize(fold(c))): c for c in value if isinstance(c, str)}
     for canonical, variants in value.items():
         if not isinstance(canonical, str) or not tokenize(fold(canonical)):
-            v.add(f"alias key {canonical!r} must be a word", line)
+            v.add(f"alias key {shown(canonical)} must be a word", line)
             continue
         items = v.text_list(variants, f"aliases.{canonical}", line)
         for item in items:
@@ -497,11 +419,11 @@ def _parse_fact(v: _Validator, node: yaml.Node, value: object, index: int) -> Fa
     v.fields(value, _FACT_FIELDS, f"facts #{index}", line, fact_id)
     if "id" in value and (not isinstance(raw_id, str) or not _ID.match(raw_id)):
         v.add(
-            f"facts #{index}: id {raw_id!r} must be a slug (lower-case letters, digits, _)",
+            f"facts #{index}: id {shown(raw_id)} must be a slug (lower-case letters, digits, _)",
             _line_of(node, "id"),
         )
         fact_id = None
-    before = len(v.problems)
+    before = v.found
     questions = (
         v.text_list(value["questions"], "questions", _line_of(node, "questions"), fact_id)
         if "questions" in value
@@ -539,12 +461,13 @@ def _parse_fact(v: _Validator, node: yaml.Node, value: object, index: int) -> Fa
             for lang, text in raw.items():
                 if lang not in LANGUAGES:
                     known = ", ".join(sorted(LANGUAGES))
-                    v.add(f"answers: unknown language code {lang!r} (known: {known})", at, fact_id)
+                    message = f"answers: unknown language code {shown(lang)} (known: {known})"
+                    v.add(message, at, fact_id)
                     continue
                 checked = v.text(text, f"answers.{lang}", at, fact_id, MAX_ANSWER_CHARS)
                 if checked is not None:
                     answers[lang] = checked
-    if len(v.problems) != before or fact_id is None or answer is None or quote is None:
+    if v.found != before or fact_id is None or answer is None or quote is None:
         return None
     return Fact(
         id=fact_id,
@@ -560,21 +483,21 @@ def parse_knowledge(
     text: str, article: str, name: str = "<memory>", digest: str = ""
 ) -> KnowledgeBase:
     """Validate YAML ``text`` against ``article`` and build the knowledge base."""
-    root = _compose(text, name)
+    try:
+        root, data = safe_yaml.parse(text, MAX_YAML_NODES)
+    except safe_yaml.YAMLFileError as exc:
+        raise _refused(exc, name) from None
     if root is None:
         raise KnowledgeError([Problem(name, "the file is empty; it needs at least 'facts:'")])
     v = _Validator(name, article)
-    v.problems.extend(_check_nodes(root, name))
-    if v.problems:
-        raise KnowledgeError(v.problems)
-    data = _construct(root, name)
     if not isinstance(data, dict) or not isinstance(root, yaml.MappingNode):
         raise KnowledgeError(
             [Problem(name, f"the top level must be a mapping, not {_type_name(data)}", 1)]
         )
     v.fields(data, _TOP_LEVEL, "the top level", 1)
     if "version" in data and data["version"] != 1:
-        v.add(f"version {data['version']!r} is not supported (use 1)", _line_of(root, "version"))
+        message = f"version {shown(data['version'])} is not supported (use 1)"
+        v.add(message, _line_of(root, "version"))
 
     source = Source("Untitled", "unknown", "unknown", "unknown")
     if "source" in data:
@@ -600,7 +523,7 @@ def parse_knowledge(
             for intent, phrasings in raw.items():
                 if intent not in INTENTS:
                     v.add(
-                        f"chit_chat: unknown intent {intent!r} (known: {', '.join(INTENTS)})",
+                        f"chit_chat: unknown intent {shown(intent)} (known: {', '.join(INTENTS)})",
                         at,
                     )
                     continue
@@ -651,7 +574,7 @@ def parse_knowledge(
             if facts and example not in ids:
                 v.add(f"examples: {example!r} is not a fact id", at)
     if v.problems:
-        raise KnowledgeError(v.problems)
+        raise KnowledgeError(v.listed())
     if not examples:
         examples = tuple(f.id for f in facts[:3])
     return KnowledgeBase(

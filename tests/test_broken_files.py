@@ -214,4 +214,4 @@ def test_readme_states_the_loader_limits() -> None:
 
 def test_every_broken_file_is_a_case() -> None:
     assert set(CASES) == {p.name for p in BROKEN.iterdir()} | {HUGE}
-    assert len(CASES) == 50
+    assert len(CASES) == 59

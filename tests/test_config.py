@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+import subprocess
+import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -235,8 +240,6 @@ def test_webhook_from_environment(tmp_path: Path) -> None:
         ("12345", {12345}),
         (" 1, 2,,3 ", {1, 2, 3}),
         ("7,7", {7}),
-        ("", set()),
-        (" , ", set()),
     ],
 )
 def test_bot_admins(tmp_path: Path, value: str, admins: set[int]) -> None:
@@ -313,18 +316,24 @@ def test_config_syntax_error_has_a_line(tmp_path: Path) -> None:
 def test_config_that_cannot_be_read(tmp_path: Path) -> None:
     folder = tmp_path / "folder.yaml"
     folder.mkdir()
-    with pytest.raises(ConfigError, match="cannot read config file"):
+    with pytest.raises(ConfigError, match=r"folder\.yaml: config file is not a regular file$"):
         load_settings(folder, env={})
     latin1 = tmp_path / "latin1.yaml"
     latin1.write_bytes(b"logging:\n  level: caf\xe9\n")
-    with pytest.raises(ConfigError, match="cannot read config file"):
+    with pytest.raises(ConfigError, match=r"latin1\.yaml:2: config file is not valid UTF-8"):
         load_settings(latin1, env={})
+    bom = tmp_path / "bom.yaml"
+    bom.write_bytes(b"\xef\xbb\xbflogging: {}\n")
+    with pytest.raises(ConfigError, match="byte-order mark"):
+        load_settings(bom, env={})
 
 
 def test_config_too_big(tmp_path: Path) -> None:
     path = tmp_path / "bot.yaml"
     path.write_bytes(b"# padding\n" * 10_000)
-    with pytest.raises(ConfigError, match="larger than 65,536 bytes"):
+    with pytest.raises(
+        ConfigError, match=r"bot\.yaml: config file is 100,000 bytes; the limit is 65,536 bytes$"
+    ):
         load_settings(path, env={})
 
 
@@ -353,3 +362,224 @@ def test_overrides_replace_file_values_and_are_validated(tmp_path: Path) -> None
     assert settings.telegram.webhook.listen == "127.0.0.1"
     with pytest.raises(ConfigError, match="port must be between"):
         load_settings(config, env={}, overrides={"telegram.webhook.port": 0})
+
+
+# --- the file is read like the knowledge file -------------------------------------------------
+
+
+def refused_at_once(path: Path, **env: str) -> str:
+    """The ConfigError for ``path``, which must come within seconds (in a thread, so a
+    regression that hangs fails the test instead of the suite)."""
+    outcome: list[BaseException | Settings] = []
+
+    def attempt() -> None:
+        try:
+            outcome.append(load_settings(path, env=env))
+        except BaseException as exc:  # handed to the test thread
+            outcome.append(exc)
+
+    worker = threading.Thread(target=attempt, daemon=True)
+    started = time.monotonic()
+    worker.start()
+    worker.join(10)
+    assert outcome, "load_settings hung"
+    assert time.monotonic() - started < 1.0
+    (error,) = outcome
+    assert isinstance(error, ConfigError), error
+    message = str(error)
+    assert "\n" not in message and len(message) < 400
+    return message
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
+def test_endless_device_is_refused_at_once() -> None:
+    assert refused_at_once(Path("/dev/zero")) == "/dev/zero: config file is not a regular file"
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_fifo_is_refused_at_once(tmp_path: Path) -> None:
+    fifo = tmp_path / "bot.yaml"
+    os.mkfifo(fifo)  # nothing ever writes: reading it would wait forever
+    assert refused_at_once(fifo) == f"{fifo}: config file is not a regular file"
+
+
+ALIAS_BOMB = (
+    "logging:\n  level: [&a [lol,lol,lol,lol,lol,lol,lol,lol,lol],\n"
+    + "".join(
+        f"  &{name} [{','.join([f'*{previous}'] * 9)}],\n"
+        for previous, name in zip("abcdefgh", "bcdefghi", strict=True)
+    )
+    + "  ]\n"
+)
+"""Nine lists of nine lists ... of "lol": 9**9 strings once expanded (and logging.level
+used to be turned into text whole, to report that it is not a level name)."""
+
+
+def test_alias_bomb_is_refused_at_once(tmp_path: Path) -> None:
+    assert len(ALIAS_BOMB.encode()) <= 409
+    path = tmp_path / "bot.yaml"
+    path.write_text(ALIAS_BOMB, encoding="utf-8")
+    message = refused_at_once(path)
+    assert message == f"{path}:2: YAML anchors and aliases (&name / *name) are not allowed"
+
+
+@pytest.mark.parametrize(
+    ("text", "piece"),
+    [
+        ("matching:\n  answer_threshold: 60\n  answer_threshold: 70\n", ":3: duplicate key"),
+        ("telegram:\n  webhook:\n    <<: {port: 80}\n", ":3: merge keys (<<) are not allowed"),
+        ("base: &b {port: 80}\ntelegram:\n  webhook: *b\n", ":1: YAML anchors and aliases"),
+        ("telegram:\n  webhook: !!python/object:os.system {}\n", ":2: the tag tag:yaml.org"),
+        ("logging: " + "[" * 40 + "]" * 40 + "\n", ":1: the YAML is nested too deeply"),
+        ("logging: " + "[" * 5_000 + "]" * 5_000 + "\n", ":1: the YAML is nested too deeply"),
+        ("matching:\n  min_margin: 2022-02-30\n", ":2: YAML error: a value cannot be read"),
+        ("logging: [" + "1, " * 12_000 + "]\n", ": the file has more than 10,000 YAML nodes"),
+        ("knowledge: [\n", ":2: YAML syntax error: while parsing a flow node"),
+    ],
+)
+def test_hostile_yaml_is_one_line(tmp_path: Path, text: str, piece: str) -> None:
+    message = refused(tmp_path, text)
+    assert "\n" not in message
+    assert f"{tmp_path / 'conf' / 'bot.yaml'}{piece}" in message
+
+
+@pytest.mark.parametrize(
+    ("text", "piece"),
+    [
+        # YAML 1.1 read these as 8443, 60, 60 and true; they are text now, so refused
+        ("telegram:\n  webhook:\n    port: 0x20FB\n", "port must be int, not '0x20FB'"),
+        ("telegram:\n  rate_limit:\n    per_seconds: 1:0\n", "per_seconds must be int or float"),
+        ("telegram:\n  rate_limit:\n    questions: 0o74\n", "questions must be int, not '0o74'"),
+        ("telegram:\n  auto_reload: yes\n", "telegram.auto_reload must be bool, not 'yes'"),
+        ("telegram:\n  admins: [0b1010]\n", "telegram.admins[] must be int, not '0b1010'"),
+        ("telegram:\n  webhook:\n    port: 8_443\n", "port must be int, not '8_443'"),
+    ],
+)
+def test_only_decimal_numbers(tmp_path: Path, text: str, piece: str) -> None:
+    assert piece in refused(tmp_path, text)
+
+
+def test_long_values_are_cut_short_in_messages(tmp_path: Path) -> None:
+    message = refused(tmp_path, "knowledge:\n  facts: [" + "x, " * 5_000 + "]\n")
+    assert "knowledge.facts must be str, not ['x', 'x'," in message
+    assert len(message) < 200
+
+
+# --- webhook URL, secret, admins ------------------------------------------------------------
+
+WEBHOOK = "telegram:\n  mode: webhook\n  webhook:\n    url: {url}\n    secret_token: {secret}\n"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://bot.example/telegram",
+        "HTTPS://bot.example/telegram",
+        "https://bot.example:8443/telegram",
+        "https://bot.example:88/hook?x=1",
+        "https://203.0.113.7/telegram",
+    ],
+)
+def test_good_webhook_urls(tmp_path: Path, url: str) -> None:
+    settings = load(tmp_path, WEBHOOK.format(url=url, secret="s3cret"))
+    assert settings.telegram.webhook.url == url
+
+
+@pytest.mark.parametrize(
+    ("url", "piece"),
+    [
+        ("http://bot.example/telegram", "must be an https:// URL"),
+        ("ftp://bot.example/telegram", "must be an https:// URL"),
+        ("bot.example/telegram", "must be an https:// URL"),
+        ("https:///telegram", "must be an https:// URL"),
+        ("https://bot.example:8080/telegram", "only to ports 443, 80, 88, 8443, not 8080"),
+        ("https://bot.example:99999/telegram", "is not a valid URL"),
+    ],
+)
+def test_bad_webhook_urls(tmp_path: Path, url: str, piece: str) -> None:
+    message = refused(tmp_path, WEBHOOK.format(url=url, secret="s3cret"))
+    assert "telegram.webhook.url" in message and piece in message
+    # from the environment, the message names the variable
+    message = refused(
+        tmp_path, WEBHOOK.format(url="null", secret="s3cret"), TELEGRAM_WEBHOOK_URL=url
+    )
+    assert "TELEGRAM_WEBHOOK_URL" in message and piece in message
+
+
+def test_bad_webhook_url_from_the_command_line(tmp_path: Path) -> None:
+    config = tmp_path / "bot.yaml"
+    config.write_text("", encoding="utf-8")
+    overrides = {"telegram.mode": "webhook", "telegram.webhook.url": "http://bot.example/hook"}
+    with pytest.raises(ConfigError, match=r"telegram\.webhook\.url must be an https:// URL"):
+        load_settings(config, env={"TELEGRAM_WEBHOOK_SECRET": "s3cret"}, overrides=overrides)
+
+
+def test_a_local_bot_api_server_may_use_any_port(tmp_path: Path) -> None:
+    text = WEBHOOK.format(url="https://127.0.0.1:9443/hook", secret="s3cret")
+    settings = load(tmp_path, text, TELEGRAM_BASE_URL="http://127.0.0.1:8081/bot")
+    assert settings.telegram.webhook.url == "https://127.0.0.1:9443/hook"
+
+
+@pytest.mark.parametrize("secret", ["a", "A-Za-z0-9_-", "x" * 256, "'2024'", "0x1F"])
+def test_good_secrets(tmp_path: Path, secret: str) -> None:
+    settings = load(tmp_path, WEBHOOK.format(url="https://bot.example/hook", secret=secret))
+    assert settings.telegram.webhook.secret_token == secret.strip("'")
+
+
+@pytest.mark.parametrize(
+    "secret", ["s3cret!", "'with space'", "x" * 257, "sécret", "'a/b'", "'tab\\there'", "a.b"]
+)
+def test_secrets_telegram_refuses(tmp_path: Path, secret: str) -> None:
+    message = refused(tmp_path, WEBHOOK.format(url="https://bot.example/hook", secret=secret))
+    assert "telegram.webhook.secret_token must be 1 to 256 characters" in message
+    assert "A-Z, a-z, 0-9, _ or -" in message
+    assert secret.strip("'") not in message  # never echoed: it is a secret
+    text = WEBHOOK.format(url="https://bot.example/hook", secret="null")
+    env_message = refused(tmp_path, text, TELEGRAM_WEBHOOK_SECRET=secret.strip("'"))
+    assert "TELEGRAM_WEBHOOK_SECRET must be 1 to 256 characters" in env_message
+
+
+def test_secret_is_checked_in_polling_mode_too(tmp_path: Path) -> None:
+    text = "telegram:\n  webhook:\n    secret_token: 'not allowed!'\n"
+    assert "secret_token must be 1 to 256 characters" in refused(tmp_path, text)
+
+
+@pytest.mark.parametrize("value", ["", " ", " , ", ",,"])
+def test_empty_bot_admins_is_an_error(tmp_path: Path, value: str) -> None:
+    message = refused(tmp_path, "telegram:\n  admins: [999]\n", BOT_ADMINS=value)
+    assert message.endswith(
+        "BOT_ADMINS is set but lists no user ids; list them (comma-separated) or unset it"
+    )
+
+
+def test_no_admins_in_the_config_is_fine(tmp_path: Path) -> None:
+    assert load(tmp_path, "telegram:\n  admins: []\n").telegram.admins == frozenset()
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero", "alias-bomb"])
+def test_the_bot_refuses_a_hostile_config_with_one_line(tmp_path: Path, kind: str) -> None:
+    """End to end: ``python -m bot run --config …`` exits 1 at once, one line, no traceback."""
+    if kind == "fifo":
+        path = tmp_path / "bot.yaml"
+        os.mkfifo(path)
+        expected = f"{path}: config file is not a regular file"
+    elif kind == "dev-zero":
+        path = Path("/dev/zero")
+        expected = "/dev/zero: config file is not a regular file"
+    else:
+        path = tmp_path / "bot.yaml"
+        path.write_text(ALIAS_BOMB, encoding="utf-8")
+        expected = f"{path}:2: YAML anchors and aliases (&name / *name) are not allowed"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "TELEGRAM_"))}
+    env["TELEGRAM_BOT_TOKEN"] = "123456789:AAE-dummy-SECRET-token"
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "run", "--config", str(path)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [f"error: config error: {expected}"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +88,10 @@ EXPECTED: dict[str, tuple[str, int | None]] = {
     "quote_not_in_article.yaml": ("quote is not in the article word for word", 6),
     # The article has a curly apostrophe (U+2019) in "Azerbaijan's second-largest investor".
     "quote_straight_apostrophe.yaml": ("quote is not in the article word for word", 6),
+    # in the article, but proof of nothing
+    "quote_one_letter.yaml": ("quote must be whole words of the article", 6),
+    "quote_part_word.yaml": ("quote must be whole words of the article", 6),
+    "quote_one_word.yaml": ("quote is 1 word(s) long; it must be at least 3 words", 6),
     "answer_too_long.yaml": ("answer is 208 characters; at most 200", 5),
     "bad_id_slug.yaml": ("id 'Meeting-Participants' must be a slug", 2),
     # empty files
@@ -104,6 +109,14 @@ EXPECTED: dict[str, tuple[str, int | None]] = {
     ),
     "python_name.yaml": ("the tag tag:yaml.org,2002:python/name:os.system is not allowed", 5),
     "custom_tag.yaml": ("the tag !include is not allowed", 1),
+    # YAML 1.1 integers are text here; thousands of digits once crashed the messages
+    "integer_base60.yaml": ("version '1:0:0:0:", 1),
+    "integer_hex.yaml": ("id '0xffff", 2),
+    "integer_octal.yaml": ("version '07777", 1),
+    "integer_binary.yaml": ("id '0b1111", 2),
+    # merge keys: one hid a second "answer"; 990 nested ones overflowed the stack
+    "merge_key.yaml": ("merge keys (<<) are not allowed", 7),
+    "merge_deep.yaml": ("the YAML is nested too deeply (more than 32 levels)", 7),
     # aliases
     "alias_variant_conflict.yaml": ("alias variant 'tr' is listed under both", 2),
     "alias_chain.yaml": ("is itself the canonical word 'turkey'; aliases do not chain", 2),
@@ -188,7 +201,7 @@ facts:
   - id: second
     questions: []
     answer: 42
-    quote: "By Azernews"
+    quote: "date 2022-07-07 By Azernews"
     colour: blue
 """
     error = _refusal(_write(tmp_path, text))
@@ -273,14 +286,15 @@ def test_article_that_is_a_folder_is_refused(tmp_path: Path) -> None:
 def test_unreadable_article_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     article = tmp_path / "article.txt"
     article.write_bytes(ARTICLE.read_bytes())
-    real_open = Path.open
+    real_open = os.open
 
-    def deny(self: Path, *args: Any, **kwargs: Any) -> Any:
-        if self == article:
+    def deny(path: Any, *args: Any, **kwargs: Any) -> Any:
+        if Path(path) == article:
             raise PermissionError(13, "Permission denied")
-        return real_open(self, *args, **kwargs)
+        return real_open(path, *args, **kwargs)
 
-    monkeypatch.setattr(Path, "open", deny)
+    # Files are opened with os.open (non-blocking, so a FIFO cannot hang the open).
+    monkeypatch.setattr(os, "open", deny)
     error = _refusal(FACTS, article)
     assert f"{article}: cannot read article: Permission denied" in str(error)
 
@@ -414,3 +428,142 @@ def test_every_fact_offers_a_proper_english_question_first() -> None:
         label = fact.questions[0]
         assert label[:1].isupper() and label.endswith("?"), (fact.id, label)
         assert detect_language(label) == "en", (fact.id, label)
+
+
+# --- quotes are whole words -------------------------------------------------------------------
+
+SMALL_ARTICLE = """\
+A short headline
+
+By Somebody Else
+
+The ministers met online. They discussed pensions, in Azerbaijan's capital.
+"""
+
+
+def _with_quote(quote: str) -> str:
+    return VALID.replace(f'"{QUOTE}"', "'" + quote.replace("'", "''") + "'")
+
+
+@pytest.mark.parametrize(
+    "quote",
+    [
+        "The ministers met online.",
+        "ministers met online",
+        "discussed pensions, in",  # punctuation inside is fine
+        "By Somebody Else",
+        "A short headline",  # a whole line of two words
+        "They discussed pensions, in Azerbaijan's capital.",
+        ", in Azerbaijan's capital",  # begins outside a word
+    ],
+)
+def test_whole_word_quotes_are_accepted(quote: str) -> None:
+    kb = parse_knowledge(_with_quote(quote), SMALL_ARTICLE)
+    assert kb.facts[0].quote == quote
+
+
+@pytest.mark.parametrize(
+    ("quote", "piece"),
+    [
+        ("e", "quote must be whole words of the article"),
+        ("inisters met online", "quote must be whole words of the article"),
+        ("ministers met onl", "quote must be whole words of the article"),
+        ("Azerbaija", "quote must be whole words of the article"),
+        ("online", "quote is 1 word(s) long; it must be at least 3 words"),
+        ("met online.", "quote is 2 word(s) long"),
+        ("By Somebody", "quote is 2 word(s) long"),  # part of the byline line
+        ("short headline", "quote is 2 word(s) long"),
+        ("pensions, ,", "quote is not in the article word for word"),
+    ],
+)
+def test_fragments_are_refused(quote: str, piece: str) -> None:
+    with pytest.raises(KnowledgeError) as info:
+        parse_knowledge(_with_quote(quote), SMALL_ARTICLE, name="kb.yaml")
+    (problem,) = info.value.problems
+    assert piece in problem.message
+    assert str(problem).startswith("kb.yaml:6: fact 'meeting_participants': quote ")
+    assert "\n" not in str(problem)
+
+
+def test_a_word_found_inside_another_first_is_still_whole_later() -> None:
+    # "met" is first found inside "metres"; the later whole-word "met online" counts.
+    article = "Within metres of it. The ministers met online today."
+    kb = parse_knowledge(_with_quote("met online today"), article)
+    assert kb.facts[0].quote == "met online today"
+
+
+def test_shipped_quotes_are_whole_words(kb: KnowledgeBase) -> None:
+    """The real file: every quote three or more whole words, or a whole line."""
+    article = ARTICLE.read_text(encoding="utf-8")
+    lines = {" ".join(line.split()) for line in article.splitlines()}
+    for fact in kb.facts:
+        quote = " ".join(fact.quote.split())
+        assert len(quote.split()) >= 3 or quote in lines, (fact.id, quote)
+
+
+# --- YAML 1.1 leftovers -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["10:30", "1:0:0", "0x1F", "0o17", "017", "0b101", "1_000"])
+def test_yaml11_numbers_are_text(text: str) -> None:
+    """A phrasing or keyword "10:30" was the base-60 integer 630, refused as "a number"."""
+    body = VALID.replace("      - Who met whom?\n", f"      - Who met whom?\n      - {text}\n")
+    body += f"    keywords: [{text}]\n"
+    kb = parse_knowledge(body, ARTICLE.read_text(encoding="utf-8"))
+    assert kb.facts[0].questions == ("Who met whom?", text)
+    assert kb.facts[0].keywords == (text,)
+
+
+@pytest.mark.parametrize("word", ["yes", "no", "on", "off", "y", "n"])
+def test_yaml11_booleans_are_text(word: str) -> None:
+    body = VALID + f"stopwords: [the, {word}]\n"
+    kb = parse_knowledge(body, ARTICLE.read_text(encoding="utf-8"))
+    assert word in kb.stopwords
+
+
+def _megabyte_of(pattern: str) -> str:
+    """About 1 MiB of distinct list items (``{}`` is a counter), as near misses."""
+    items: list[str] = []
+    size = len(VALID) + 20
+    while size < MAX_FILE_BYTES - 100:
+        items.append(f"  - {pattern.format(len(items))}\n")
+        size += len(items[-1])
+    return VALID + "unanswerable:\n" + "".join(items[:-1])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # one scalar: 1 MiB of base 60 took minutes (a quadratic big-number product)
+        "version: 1:" + ":0" * ((MAX_FILE_BYTES - 300) // 2) + "\n" + VALID,
+        "version: 0x" + "f" * (MAX_FILE_BYTES - 200) + "\n" + VALID,
+        "version: " + "9" * (MAX_FILE_BYTES - 200) + "\n" + VALID,
+        # a hundred thousand short ones
+        _megabyte_of("1:{}:0"),
+        _megabyte_of("0x{}F"),
+        _megabyte_of("0b1{}"),
+        _megabyte_of("{}"),
+    ],
+    ids=["base60", "hex", "decimal", "many-base60", "many-hex", "many-binary", "many-decimal"],
+)
+def test_a_megabyte_of_numbers_is_read_in_well_under_a_second(
+    tmp_path: Path, text: str
+) -> None:
+    path = _write(tmp_path, text)
+    assert MAX_FILE_BYTES - 1_000 < path.stat().st_size <= MAX_FILE_BYTES
+    started = time.process_time()
+    try:
+        load_knowledge(path, ARTICLE)
+    except KnowledgeError as exc:
+        assert all("\n" not in str(p) and len(str(p)) < 400 for p in exc.problems)
+    assert time.process_time() - started < 1.0
+
+
+def test_at_most_a_hundred_problems_are_listed() -> None:
+    body = VALID + "unanswerable:\n" + "".join(f"  - {i}\n" for i in range(150))
+    with pytest.raises(KnowledgeError) as info:
+        parse_knowledge(body, ARTICLE.read_text(encoding="utf-8"), name="kb.yaml")
+    problems = info.value.problems
+    assert len(problems) == 101
+    assert all("must be a string, not a number" in p.message for p in problems[:100])
+    assert str(problems[-1]) == "kb.yaml: and 50 more problems"
