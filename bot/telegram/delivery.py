@@ -69,6 +69,17 @@ _NOT_SENT: Final = (
 """Transport failures before the request reached the server in full: nothing was done."""
 
 
+class _NoRetryTraceback(logging.Filter):
+    """AIORateLimiter logs a traceback for every 429 once its retries are used up; with none,
+    that is every 429, which the outbox handles (one warning line per retry)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Rate limit hit after maximum")
+
+
+logging.getLogger("telegram.ext.AIORateLimiter").addFilter(_NoRetryTraceback())
+
+
 class OutboxRateLimiter(AIORateLimiter):
     """``AIORateLimiter`` without its own retries (the outbox retries, per chat), telling the
     outbox when a request leaves the limiter for the network.
@@ -335,7 +346,7 @@ class Delivery:
             wait: float | None = None
             token = SENDING.set(lambda: self.outbox.mark_sending(row))
             try:
-                await bot.send_message(**send_kwargs(bot, row.params))
+                await bot.send_message(**{**send_kwargs(bot, row.params), "chat_id": row.chat_id})
             except RetryAfter as exc:
                 wait = exc._retry_after.total_seconds()  # this chat only
                 reason = f"flood control, retry after {wait:.0f} s"
