@@ -18,7 +18,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import contextvars
 import logging
 from collections import deque
@@ -51,8 +50,8 @@ SEND_MAX_RETRY: Final = 60.0
 """Backoff of a reply whose send certainly failed (0.5, 1, 2 ... 60 s) until it expires."""
 APOLOGY: Final = texts.text("ERROR", "en")
 """Sent instead of a reply Telegram refused (bad text or markup)."""
-STOP_FLUSH_SECONDS: Final = 1.0
-"""At a stop, how long the senders may go on; what is left stays in the outbox."""
+STOP_FLUSH_SECONDS: Final = 1.5
+"""At a stop, how long a send in hand may take to finish; what is left stays in the outbox."""
 
 SENDING: contextvars.ContextVar[Callable[[], None] | None] = contextvars.ContextVar(
     "outbox_sending", default=None
@@ -291,15 +290,16 @@ class Delivery:
         return sum(len(q) for q in self._queues.values())
 
     async def stop(self, grace: float = STOP_FLUSH_SECONDS) -> None:
-        """Let the senders go on for ``grace`` seconds, then stop them; the rest stays stored."""
-        if self._senders:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(self._idle.wait()), grace)
+        """Stop the senders: once the bot is stopping each finishes the send in hand (for
+        ``grace`` seconds at most) and takes no new one; then they are cancelled. What is
+        left stays in the outbox for the next start."""
         senders = list(self._senders.values())
+        if senders:
+            await asyncio.wait(senders, timeout=grace)
         for task in senders:
             task.cancel()
         if senders:
-            await asyncio.wait(senders, timeout=grace)
+            await asyncio.wait(senders, timeout=1.0)
         left = self.pending()
         if left:
             logger.info("%d repl(ies) left in the outbox; sent at the next start", left)
