@@ -636,9 +636,7 @@ def parse_knowledge(
                 if isinstance(raw_id, str):
                     line = int(node.start_mark.line) + 1
                     if raw_id in seen_ids:
-                        v.add(
-                            f"duplicate id (first used at line {seen_ids[raw_id]})", line, raw_id
-                        )
+                        v.add(f"duplicate id (first used at line {seen_ids[raw_id]})", line, raw_id)
                     else:
                         seen_ids[raw_id] = line
                 if fact is not None:

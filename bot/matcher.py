@@ -20,6 +20,7 @@ Everything that does not depend on the question is computed once in :class:`Inde
 question, rare words gather candidate phrasings and only the most promising are scored in
 full, so the cost stays nearly flat as the knowledge base grows.
 """
+
 from __future__ import annotations
 
 import heapq

@@ -157,9 +157,7 @@ def _lead(reply: Reply) -> str:
 
 def _source_line(reply: Reply) -> str:
     source = reply.kb.source
-    return texts.text("SOURCE_LINE", reply.language).format(
-        outlet=source.outlet, date=source.date
-    )
+    return texts.text("SOURCE_LINE", reply.language).format(outlet=source.outlet, date=source.date)
 
 
 def render_plain(reply: Reply) -> str:

@@ -189,10 +189,7 @@ def build_application(
     per_group = (
         chat_limiter
         if chat_limiter is not None
-        else RateLimiter(
-            min(tg.rate_limit_questions, FloodLimit.MESSAGES_PER_MINUTE_PER_GROUP),
-            max(tg.rate_limit_seconds, 60.0),
-        )
+        else RateLimiter(FloodLimit.MESSAGES_PER_MINUTE_PER_GROUP, 60.0)
     )
     application.bot_data[STATE_KEY] = BotState(
         settings=settings,

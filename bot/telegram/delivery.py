@@ -53,6 +53,9 @@ APOLOGY: Final = texts.text("ERROR", "en")
 STOP_FLUSH_SECONDS: Final = 1.5
 """At a stop, how long a send in hand may take to finish; what is left stays in the outbox."""
 
+PRUNE_EVERY: Final = 10_000
+"""Finished rows older than the expiry are deleted at each start and every this many updates."""
+
 SENDING: contextvars.ContextVar[Callable[[], None] | None] = contextvars.ContextVar(
     "outbox_sending", default=None
 )
@@ -211,6 +214,7 @@ class Delivery:
         self._waiting: dict[int, asyncio.Future[None]] = {}
         self._idle = asyncio.Event()
         self._idle.set()
+        self._handled = 0
         self.paused = False
         """While True no sender starts (tests: replies pile up in the outbox)."""
 
@@ -240,6 +244,9 @@ class Delivery:
         if not isinstance(update, Update):
             return
         self.outbox.mark_handled(update.update_id)
+        self._handled += 1
+        if self._handled % PRUNE_EVERY == 0:  # a bot that runs for months stays small
+            self.outbox.prune()
         self._seqs.pop(update.update_id, None)
         future = self._waiting.pop(update.update_id, None)
         if future is not None and not future.done():
