@@ -110,6 +110,7 @@ def payload(params: dict[str, Any]) -> tuple[str, Any]:
     return params["text"], params.get("reply_markup")
 
 
+@pytest.mark.slow  # about 20 s: every Bot API call takes up to 1.5 s
 async def test_questions_in_flight_during_20_reloads_each_get_one_whole_version(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
