@@ -68,6 +68,34 @@ def test_a_malformed_update_is_skipped_and_polling_goes_on(api: FakeBotApi, tmp_
     assert f"malformed update {broken['update_id']} skipped" in bot.stderr()
 
 
+def test_a_group_flooding_the_bot_does_not_hold_up_a_private_question(
+    api: FakeBotApi, tmp_path: Path
+) -> None:
+    """25 mentions and 45 /reload attempts by a non-admin in one group, then a private
+    question: answered at once, while the group gets 20 replies a minute and one note."""
+    bot = start(api, tmp_path)
+    group = -100_777
+    try:
+        bot.wait_polling()
+        for n in range(25):
+            api.push_message(f"@article_qa_bot {QUESTION}", user_id=3000 + n, chat_id=group)
+        for _ in range(45):
+            api.push_message("/reload", user_id=3999, chat_id=group)
+        api.wait_for(lambda _: len(api.delivered(group)) >= 5, timeout=15)  # under way
+        asked = time.monotonic()
+        api.push_message(QUESTION, user_id=2002)
+        api.wait_for(lambda _: bool(api.delivered(2002)), timeout=15)
+        waited = time.monotonic() - asked
+        # Telegram's 20 a minute, then the note: the limiter lets it out a few seconds later
+        api.wait_for(lambda _: len(api.delivered(group)) >= 21, timeout=15)
+        time.sleep(0.5)
+    finally:
+        bot.terminate()
+    assert waited < 1.0, waited
+    assert len(api.delivered(group)) == 21
+    assert api.delivered(group)[-1]["text"].startswith("You are sending")
+
+
 # --- the webhook -------------------------------------------------------------------------------
 
 
