@@ -54,6 +54,10 @@ class TelegramSettings:
     rate_limit_questions: int = 20
     rate_limit_seconds: float = 60.0
     bot_username: str | None = None
+    outbox_path: str = "outbox.sqlite3"
+    """The outbox file; relative to the config file's folder."""
+    outbox_expiry_hours: float = 24.0
+    """A reply not delivered within this long is dropped (and logged)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,6 +227,14 @@ def _telegram(raw: dict[str, Any], env: Mapping[str, str]) -> TelegramSettings:
     seconds = _expect(limit.get("per_seconds", 60), (int, float), "telegram.rate_limit.per_seconds")
     if questions < 1 or seconds <= 0:
         raise ConfigError("telegram.rate_limit.questions and per_seconds must be positive")
+    outbox_path = _expect(raw.get("outbox_path", "outbox.sqlite3"), str, "telegram.outbox_path")
+    if not outbox_path.strip():
+        raise ConfigError("telegram.outbox_path must not be empty")
+    expiry = _expect(
+        raw.get("outbox_expiry_hours", 24), (int, float), "telegram.outbox_expiry_hours"
+    )
+    if expiry <= 0:
+        raise ConfigError("telegram.outbox_expiry_hours must be positive")
     return TelegramSettings(
         base_url=base_url,
         admins=admins,
@@ -231,6 +243,8 @@ def _telegram(raw: dict[str, Any], env: Mapping[str, str]) -> TelegramSettings:
         auto_reload=auto_reload,
         rate_limit_questions=questions,
         rate_limit_seconds=float(seconds),
+        outbox_path=outbox_path,
+        outbox_expiry_hours=float(expiry),
     )
 
 
@@ -286,7 +300,16 @@ def load_settings(
             _section(
                 data,
                 "telegram",
-                {"base_url", "admins", "mode", "webhook", "auto_reload", "rate_limit"},
+                {
+                    "base_url",
+                    "admins",
+                    "mode",
+                    "webhook",
+                    "auto_reload",
+                    "rate_limit",
+                    "outbox_path",
+                    "outbox_expiry_hours",
+                },
             ),
             env,
         )

@@ -52,6 +52,15 @@ class RateLimiter:
     def check(self, key: Hashable) -> Decision:
         """Record one question from ``key`` and decide whether to answer it."""
         now = self._clock()
+        if self.has_room(key, now):
+            self.record(key, now)
+            return Decision.ALLOW
+        return self.refuse(key, now)
+
+    def now(self) -> float:
+        return self._clock()
+
+    def _window(self, key: Hashable, now: float) -> _UserWindow:
         window = self._users.get(key)
         if window is None:
             if len(self._users) >= self._max_users:
@@ -60,9 +69,19 @@ class RateLimiter:
         horizon = now - self.per_seconds
         while window.accepted and window.accepted[0] <= horizon:
             window.accepted.popleft()
-        if len(window.accepted) < self.limit:
-            window.accepted.append(now)
-            return Decision.ALLOW
+        return window
+
+    def has_room(self, key: Hashable, now: float) -> bool:
+        """Whether ``key`` may ask one more now (nothing is recorded)."""
+        return len(self._window(key, now).accepted) < self.limit
+
+    def record(self, key: Hashable, now: float) -> None:
+        """Count one accepted question for ``key``."""
+        self._window(key, now).accepted.append(now)
+
+    def refuse(self, key: Hashable, now: float) -> Decision:
+        """``key`` is over its limit: NOTIFY once per window, SILENT after that."""
+        window = self._window(key, now)
         if now >= window.notified_until:
             # One note per window: stay silent until the oldest question leaves the window.
             window.notified_until = window.accepted[0] + self.per_seconds
@@ -78,3 +97,33 @@ class RateLimiter:
         ]
         for key in idle:
             del self._users[key]
+
+
+class FloodControl:
+    """Flood control per user *and* per group chat: an update is answered only when both
+    have room, so one chatty group cannot use up the bot, and one user cannot either.
+
+    The refusal is NOTIFY once per window of whichever limit is full (the user's or the
+    group's), SILENT otherwise: one note per window, then silence.
+    """
+
+    def __init__(self, per_user: RateLimiter, per_chat: RateLimiter) -> None:
+        self.per_user = per_user
+        self.per_chat = per_chat
+
+    def check(self, user_id: int | None, group_id: int | None = None) -> Decision:
+        """Count one update from ``user_id`` (in group ``group_id``, if any)."""
+        now = self.per_user.now()
+        user_ok = user_id is None or self.per_user.has_room(user_id, now)
+        chat_ok = group_id is None or self.per_chat.has_room(group_id, now)
+        if user_ok and chat_ok:
+            if user_id is not None:
+                self.per_user.record(user_id, now)
+            if group_id is not None:
+                self.per_chat.record(group_id, now)
+            return Decision.ALLOW
+        if not chat_ok:
+            assert group_id is not None
+            return self.per_chat.refuse(group_id, now)
+        assert user_id is not None
+        return self.per_user.refuse(user_id, now)

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.knowledge import KnowledgeBase, KnowledgeError, load_knowledge
+from bot.knowledge import KnowledgeBase, KnowledgeError, Problem, load_knowledge
 from bot.matcher import MatchSettings
 from bot.replies import Engine, settle
 
@@ -22,6 +23,10 @@ logger = logging.getLogger(__name__)
 
 MAX_LISTED_IDS = 30
 """A summary names at most this many ids per category (the rest are counted)."""
+BUILD_SWITCH_INTERVAL = 0.0005
+"""The interpreter's thread switch interval while a reload builds (default 0.005 s)."""
+RELOAD_SECONDS = 30.0
+"""A reload that has not built the new engine in this long is given up (the old one serves)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +138,11 @@ class KnowledgeHolder:
         self.settings = settings
         self.version = 1
         """Incremented by every successful swap."""
+        self.timeout = RELOAD_SECONDS
         self._lock = asyncio.Lock()
+        self._unfinished: asyncio.Future[Engine] | None = None
+        """A build given up for taking too long; it cannot be stopped, so no new one starts
+        until it ends (two would compete for the same CPU)."""
 
     @classmethod
     def load(
@@ -149,13 +158,41 @@ class KnowledgeHolder:
     def _build(self) -> Engine:
         return Engine.build(load_knowledge(self.facts, self.article), self.settings)
 
+    def _refused(self, message: str) -> ReloadFailure:
+        problem = Problem(str(self.facts), message)
+        return ReloadFailure(str(self.facts), KnowledgeError([problem]), len(self.engine.kb.facts))
+
     async def reload(self) -> ReloadOutcome:
         """Load, validate and index the files in a worker thread, then swap; never raises
-        KnowledgeError (the old engine keeps serving and the failure is returned)."""
+        KnowledgeError (the old engine keeps serving and the failure is returned).
+
+        The event loop never waits for the build, so the bot keeps answering meanwhile; a
+        build that takes longer than ``timeout`` seconds is given up (the thread runs on,
+        its result is thrown away).
+        """
         async with self._lock:  # concurrent reloads run one after the other
+            if self._unfinished is not None and not self._unfinished.done():
+                return self._refused("the previous reload is still building; try again later")
             old = self.engine
+            build = asyncio.get_running_loop().run_in_executor(None, self._build)
+            # The build is pure Python and holds the GIL in slices of the switch interval
+            # (5 ms): every time the event loop lets go of it (a socket, a commit) it would
+            # wait a slice to get it back. Shorter slices while building keep answers quick.
+            interval = sys.getswitchinterval()
+            sys.setswitchinterval(BUILD_SWITCH_INTERVAL)
+            build.add_done_callback(lambda _: sys.setswitchinterval(interval))
             try:
-                new = await asyncio.to_thread(self._build)
+                new = await asyncio.wait_for(asyncio.shield(build), self.timeout)
+            except TimeoutError:
+                self._unfinished = build
+                build.add_done_callback(_discard_result)
+                logger.error(
+                    "reload of %s gave up after %.0f s; still serving %d facts",
+                    self.facts,
+                    self.timeout,
+                    len(old.kb.facts),
+                )
+                return self._refused(f"building the new version took over {self.timeout:.0f} s")
             except KnowledgeError as exc:
                 logger.warning(
                     "reload of %s refused (%d problem(s)); still serving %d facts",
@@ -178,3 +215,9 @@ class KnowledgeHolder:
                 _list_ids(summary.changed),
             )
             return summary
+
+
+def _discard_result(future: asyncio.Future[Engine]) -> None:
+    """The end of a build that was given up: its engine (or error) is not wanted."""
+    if not future.cancelled() and future.exception() is not None:
+        logger.info("the abandoned reload ended with %s", type(future.exception()).__name__)

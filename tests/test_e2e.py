@@ -82,9 +82,14 @@ def ask(bot: RunningBot, text: str, **kwargs: Any) -> dict[str, Any]:
 
 
 def test_startup_publishes_command_menus(bot: RunningBot) -> None:
-    bot.api.wait_for(lambda calls: sum(c.method == "setMyCommands" for c in calls) >= 2)
-    scopes = {c.params["scope"]["type"] for c in bot.api.calls_of("setMyCommands")}
-    assert scopes == {"default", "chat"}
+    """In the background: everyone's and the admin's, each in every language."""
+    bot.api.wait_for(lambda calls: sum(c.method == "setMyCommands" for c in calls) >= 8)
+    menus = {
+        (c.params["scope"]["type"], c.params.get("language_code"))
+        for c in bot.api.calls_of("setMyCommands")
+    }
+    languages = (None, "tr", "az", "ru")
+    assert menus == {(scope, lang) for scope in ("default", "chat") for lang in languages}
     polls = bot.api.calls_of("getUpdates")
     assert polls and sorted(polls[0].params["allowed_updates"]) == sorted(
         ["message", "channel_post", "callback_query", "inline_query"]

@@ -8,6 +8,7 @@ the same engine, and only clear questions are used.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import importlib.util
 import json
@@ -62,10 +63,10 @@ from bot.replies import (
 from bot.telegram import handlers as tg_handlers
 from bot.telegram.app import file_url_for, run
 from bot.telegram.filters import mentions, strip_mention
-from bot.telegram.hooks import post_init, post_shutdown
+from bot.telegram.hooks import post_init, post_shutdown, publish_menus
 from bot.telegram.keyboards import button_label, callback_data, fact_for_callback
 from bot.telegram.state import STATE_KEY
-from bot.telegram.transport import TelegramApp
+from bot.telegram.transport import Lifecycle, TelegramApp
 
 CLEAR_QUESTION = "Who met whom?"
 CLEAR_QUESTION_2 = "What was the trade turnover in 2021?"
@@ -423,9 +424,22 @@ async def test_unknown_command_in_private_gets_help(harness: Harness) -> None:
     assert await harness.ask("/whatever") == [expected_message(USER, card.html(), card.suggestions)]
 
 
-async def test_post_init_sets_command_menus_and_survives_a_failing_admin_scope(
+def menu_call(language: str | None, scope: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    commands = command_menu(language or "en", admin=scope["type"] == "chat")
+    params: dict[str, Any] = {
+        "commands": [{"command": n, "description": d} for n, d in commands],
+        "scope": scope,
+    }
+    if language is not None:
+        params["language_code"] = language
+    return ("setMyCommands", params)
+
+
+async def test_command_menus_in_every_language_for_everyone_and_admins(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """The admins' menus (with /reload) exist in every language, like everyone's; an admin
+    Telegram refuses (never started the bot) is logged and skipped, not retried."""
     settings = make_settings(tmp_path, admins=frozenset({ADMIN, OTHER}))
     async with open_harness(settings) as h:
 
@@ -437,32 +451,54 @@ async def test_post_init_sets_command_menus_and_survives_a_failing_admin_scope(
 
         h.request.error_rules.append(chat_not_found)
         h.request.clear()
-        await post_init(h.app)
-        public = [{"command": n, "description": d} for n, d in command_menu()]
-        admin = [{"command": n, "description": d} for n, d in command_menu(admin=True)]
-        localised = [
-            (
-                "setMyCommands",
-                {
-                    "commands": [{"command": n, "description": d} for n, d in command_menu(lang)],
-                    "scope": {"type": "default"},
-                    "language_code": lang,
-                },
-            )
-            for lang in ("tr", "az", "ru")
-        ]
+        await publish_menus(h.app.bot, settings.telegram.admins, Lifecycle())
+        languages = (None, "tr", "az", "ru")
         assert h.request.calls == [
-            ("setMyCommands", {"commands": public, "scope": {"type": "default"}}),
-            *localised,
-            ("setMyCommands", {"commands": admin, "scope": {"type": "chat", "chat_id": ADMIN}}),
-            ("setMyCommands", {"commands": admin, "scope": {"type": "chat", "chat_id": OTHER}}),
+            *(menu_call(lang, {"type": "default"}) for lang in languages),
+            *(menu_call(lang, {"type": "chat", "chat_id": ADMIN}) for lang in languages),
+            *(menu_call(lang, {"type": "chat", "chat_id": OTHER}) for lang in languages),
         ]
+        assert "reload" in [c["command"] for c in menu_call("ru", {"type": "chat"})[1]["commands"]]
         assert any(
-            "admin command menu for user 3003" in r.getMessage()
-            and "chat not found" in r.getMessage().lower()
+            "chat 3003" in r.getMessage() and "chat not found" in r.getMessage().lower()
             for r in caplog.records
         )
+
+
+async def test_post_init_does_not_wait_for_the_command_menus(tmp_path: Path) -> None:
+    """A Bot API that never answers setMyCommands does not hold up the start."""
+    async with open_harness(make_settings(tmp_path)) as h:
+        never = asyncio.Event()
+        original = h.request.do_request
+
+        async def hanging(url: str, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+            if url.endswith("/setMyCommands"):
+                await never.wait()
+            return await original(url, *args, **kwargs)
+
+        h.request.do_request = hanging  # type: ignore[method-assign]
+        await post_init(h.app)  # returns: the menus are a background task
+        menus = h.state.menus
+        assert menus is not None and not menus.done()
+        assert (await h.ask(CLEAR_QUESTION))[-1][0] == "sendMessage"
         await post_shutdown(h.app)
+        assert menus.cancelled()
+
+
+async def test_failing_menus_are_retried_in_the_background(tmp_path: Path) -> None:
+    async with open_harness(make_settings(tmp_path, admins=frozenset())) as h:
+        failures = iter([True, True])
+
+        def down(method: str, params: dict[str, Any]) -> tuple[int, str] | None:
+            if method == "setMyCommands" and next(failures, False):
+                return 502, "Bad Gateway"
+            return None
+
+        h.request.error_rules.append(down)
+        h.request.clear()
+        await publish_menus(h.app.bot, frozenset(), Lifecycle(), first_retry=0.0)
+        calls = [params.get("language_code") for _, params in h.request.calls]
+        assert calls == [None, None, None, "tr", "az", "ru"]
 
 
 def registered_commands(app: TelegramApp) -> set[str]:
@@ -671,16 +707,24 @@ async def test_rate_limited_button_tap_is_still_answered_at_once(tmp_path: Path)
         assert second == [("answerCallbackQuery", {"callback_query_id": "b"})]
 
 
-async def test_error_handler_apologises_and_logs(
+async def test_error_handler_apologises_logs_and_tells_the_admins(
     harness: Harness, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    def broken(engine: Engine, question: str) -> None:
+    def broken(*args: object) -> None:
         raise RuntimeError(f"matcher exploded; token {TOKEN}")
 
     monkeypatch.setattr(tg_handlers, "reply_to", broken)
     data = text_update(CLEAR_QUESTION)
     calls = await harness.send(data)
-    assert calls == [("sendMessage", {"chat_id": USER, "text": texts.ERROR})]
+    by_chat = {params["chat_id"]: params for _, params in calls}
+    assert [m for m, _ in calls] == ["sendMessage", "sendMessage"]
+    assert by_chat[USER] == {"chat_id": USER, "text": texts.ERROR}
+    report = by_chat[ADMIN]
+    assert report["parse_mode"] == "HTML"
+    assert f"update {data['update_id']}, chat {USER}" in report["text"]
+    assert "RuntimeError: matcher exploded" in report["text"]
+    assert "<pre>Traceback" in report["text"] and len(report["text"]) < 4096
+    assert TOKEN not in report["text"] and TOKEN.split(":")[1] not in report["text"]
     errors = [
         r for r in caplog.records if r.levelno == logging.ERROR and r.name == tg_handlers.__name__
     ]
@@ -688,21 +732,46 @@ async def test_error_handler_apologises_and_logs(
     assert f"update={data['update_id']} user={USER} chat={USER}" in errors[-1].getMessage()
 
 
-async def test_error_handler_never_raises_even_when_the_apology_fails(
+async def test_error_reports_to_admins_are_rate_limited(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three reports per ten minutes, then one note, then only the log."""
+
+    def broken(*args: object) -> None:
+        raise RuntimeError("x" * 10_000)  # a long message: the report is still short
+
+    monkeypatch.setattr(tg_handlers, "reply_to", broken)
+    to_admin = []
+    for _ in range(6):
+        calls = await harness.send(text_update(CLEAR_QUESTION))
+        to_admin += [p["text"] for _, p in calls if p.get("chat_id") == ADMIN]
+    assert len(to_admin) == 4
+    assert all(text.startswith("An error occurred") for text in to_admin[:3])
+    assert all(len(text) < 4096 for text in to_admin)
+    assert "no more reports" in to_admin[3]
+
+
+async def test_an_apology_telegram_refuses_is_dropped_and_logged(
     harness: Harness, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    def broken(engine: Engine, question: str) -> None:
+    def broken(*args: object) -> None:
         raise RuntimeError("boom")
 
     monkeypatch.setattr(tg_handlers, "reply_to", broken)
     harness.request.error_rules.append(
         lambda method, params: (
-            (403, "Forbidden: bot was blocked") if method == "sendMessage" else None
+            (403, "Forbidden: bot was blocked")
+            if method == "sendMessage" and params["chat_id"] == USER
+            else None
         )
     )
     calls = await harness.ask(CLEAR_QUESTION)
-    assert calls == [("sendMessage", {"chat_id": USER, "text": texts.ERROR})]
-    assert any("error handler failed" in r.getMessage() for r in caplog.records)
+    assert ("sendMessage", {"chat_id": USER, "text": texts.ERROR}) in calls
+    assert any(
+        "Telegram refused the reply" in r.getMessage() and "dropped" in r.getMessage()
+        for r in caplog.records
+    )
+    assert harness.delivery.outbox.counts().get("dropped") == 1
 
 
 # ------------------------------------------------------------------------------------------

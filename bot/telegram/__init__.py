@@ -21,21 +21,22 @@ to send it. Behaviour worth knowing:
   like anyone else's, politely and with a log line; nothing is reloaded.
 * **Inline mode** (``@username question`` in any chat): answers as articles to send; an
   empty query offers the example questions.
-* **Flood control**: ``telegram.rate_limit`` questions per user per window (button taps and
-  non-text messages count too); over it, one short note per window, then silence. Telegram's
-  own limits and 429 answers are handled by PTB's ``AIORateLimiter``.
+* **Flood control** (:func:`~bot.telegram.handlers.flood_limited`, on every handler a user
+  can trigger): ``telegram.rate_limit`` updates per user per window, and Telegram's 20 a
+  minute per group; over it, one short note per window, then silence.
+* **Concurrency**: :class:`~bot.telegram.delivery.PerChatUpdateProcessor` handles updates
+  concurrently across chats and in order within one.
 * **Language**: a question is answered in its own language, else the user's Telegram client
   language (``language_code``), else English; cards, notes and button taps use the client
   language.
 * **Logging**: one line per question (``QUESTION``, or ``UNANSWERED`` when the article does
   not cover it, so ``grep UNANSWERED`` lists them; ``INLINE`` for inline queries, which are
   never counted as unanswered); the bot token never appears in a log.
-* **Bot API failures**: :class:`~bot.telegram.transport.ResilientRequest` retries getUpdates
-  on any transient failure and a send only when the Bot API cannot have acted on it, so an
-  answer goes out at most once; the error handler does not apologise for Bot API failures
-  (the answer may have arrived). :func:`~bot.telegram.handlers.drop_repeated_update` handles
-  an update id once, and :func:`~bot.telegram.transport.poll_updates` confirms to Telegram
-  only the updates it has handled.
+* **Delivery**: handlers never send messages themselves; their replies go into the durable
+  outbox (:mod:`bot.outbox`) and an update is confirmed to Telegram only once they are
+  stored. :class:`~bot.telegram.delivery.Delivery` is the one path of polling
+  (:func:`~bot.telegram.transport.poll_updates`) and the webhook
+  (:mod:`~bot.telegram.webhook`), and sends the outbox per chat, with backoff.
 * **Stopping**: SIGTERM/SIGINT stop the bot gracefully within ``SHUTDOWN_SECONDS`` -- no
   retries and short timeouts from then on, a watchdog as the backstop
   (:class:`~bot.telegram.transport.Lifecycle`).
@@ -45,6 +46,7 @@ The modules: :mod:`~bot.telegram.app` (the handler order, building the applicati
 :mod:`~bot.telegram.hooks` (command menus and the knowledge watcher at start and stop),
 :mod:`~bot.telegram.filters`, :mod:`~bot.telegram.keyboards` (suggestion buttons),
 :mod:`~bot.telegram.question_log` (the log line per question, the unanswered file),
-:mod:`~bot.telegram.state` (what the handlers share) and :mod:`~bot.telegram.transport` (the
-Bot API connection, polling and stopping).
+:mod:`~bot.telegram.state` (what the handlers share), :mod:`~bot.telegram.transport` (the
+Bot API connection, polling and stopping), :mod:`~bot.telegram.delivery` (the update
+processor and the outbox's senders) and :mod:`~bot.telegram.webhook` (the webhook server).
 """

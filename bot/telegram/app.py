@@ -6,13 +6,16 @@ import asyncio
 import importlib.util
 import logging
 import os
+import sqlite3
 import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, Final
 
 from telegram import Update
-from telegram.error import InvalidToken, NetworkError
+from telegram.constants import FloodLimit
+from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     ApplicationBuilder,
     BaseRateLimiter,
     CallbackQueryHandler,
@@ -27,11 +30,14 @@ from telegram.request import BaseRequest
 from bot.config import Settings
 from bot.knowledge import KnowledgeError
 from bot.logsetup import RedactingFilter, configure_logging
-from bot.ratelimit import RateLimiter
+from bot.outbox import Outbox
+from bot.ratelimit import FloodControl, RateLimiter
 from bot.reloading import KnowledgeHolder
+from bot.telegram.delivery import Delivery, OutboxRateLimiter, PerChatUpdateProcessor
 from bot.telegram.filters import MENTIONS_BOT, NEW_MESSAGE, NON_TEXT, REPLIES_TO_BOT, admin_filter
 from bot.telegram.handlers import (
     drop_repeated_update,
+    flood_limited,
     group_question,
     help_command,
     inline_query,
@@ -51,12 +57,14 @@ from bot.telegram.hooks import post_init, post_shutdown
 from bot.telegram.state import STATE_KEY, BotState
 from bot.telegram.transport import (
     ALLOWED_UPDATES,
+    STOP_WAIT_SECONDS,
     Lifecycle,
     ResilientRequest,
     TelegramApp,
     install_stop_signals,
     poll_updates,
 )
+from bot.telegram.webhook import WebhookServer
 
 logger = logging.getLogger(__name__)
 
@@ -83,33 +91,48 @@ def add_handlers(application: TelegramApp, admins: filters.BaseFilter) -> None:
     3. every message handler requires ``filters.UpdateType.MESSAGE``, so edited messages and
        (except for the /reload refusal) channel posts match nothing and are ignored.
 
+    Every handler a user can trigger is wrapped in :func:`flood_limited`, so the flood
+    control counts exactly the updates the bot would answer: a group message that does not
+    mention the bot costs nothing, a command or a button tap counts like a question.
+
     Before all of them, in group -1, :func:`drop_repeated_update` stops an update whose id
     was handled already.
     """
     new, private, groups = NEW_MESSAGE, filters.ChatType.PRIVATE, filters.ChatType.GROUPS
+    limited = flood_limited
     application.add_handler(TypeHandler(Update, drop_repeated_update), group=-1)
     application.add_handlers(
         [
-            CommandHandler("reload", reload_knowledge, filters=admins),
-            CommandHandler("reload", refuse_reload, filters=new | filters.UpdateType.CHANNEL_POST),
-            CommandHandler("start", start, filters=new),
-            CommandHandler("help", help_command, filters=new),
-            CommandHandler("topics", topics, filters=new),
-            CommandHandler("source", source, filters=new),
-            MessageHandler(new & private & filters.COMMAND, unknown_command),
-            MessageHandler(new & private & filters.TEXT & ~filters.COMMAND, private_question),
+            CommandHandler("reload", limited(reload_knowledge), filters=admins),
+            CommandHandler(
+                "reload", limited(refuse_reload), filters=new | filters.UpdateType.CHANNEL_POST
+            ),
+            CommandHandler("start", limited(start), filters=new),
+            CommandHandler("help", limited(help_command), filters=new),
+            CommandHandler("topics", limited(topics), filters=new),
+            CommandHandler("source", limited(source), filters=new),
+            MessageHandler(new & private & filters.COMMAND, limited(unknown_command)),
+            MessageHandler(
+                new & private & filters.TEXT & ~filters.COMMAND, limited(private_question)
+            ),
             MessageHandler(
                 new & groups & filters.TEXT & ~filters.COMMAND & (MENTIONS_BOT | REPLIES_TO_BOT),
-                group_question,
+                limited(group_question),
             ),
-            MessageHandler(new & private & NON_TEXT, non_text),
-            MessageHandler(new & groups & NON_TEXT & REPLIES_TO_BOT, non_text),
-            CallbackQueryHandler(suggestion_tapped, pattern=r"^fact[:#]"),
-            CallbackQueryHandler(stale_callback),
-            InlineQueryHandler(inline_query),
+            MessageHandler(new & private & NON_TEXT, limited(non_text)),
+            MessageHandler(new & groups & NON_TEXT & REPLIES_TO_BOT, limited(non_text)),
+            CallbackQueryHandler(limited(suggestion_tapped), pattern=r"^fact[:#]"),
+            CallbackQueryHandler(limited(stale_callback)),
+            InlineQueryHandler(limited(inline_query)),
         ]
     )
     application.add_error_handler(on_error)
+
+
+def outbox_file(settings: Settings) -> Path:
+    """``telegram.outbox_path``, relative to the config file's folder."""
+    base = settings.config_path.parent if settings.config_path is not None else Path.cwd()
+    return base / settings.telegram.outbox_path
 
 
 def build_application(
@@ -120,45 +143,61 @@ def build_application(
     request: BaseRequest | None = None,
     get_updates_request: BaseRequest | None = None,
     limiter: RateLimiter | None = None,
+    chat_limiter: RateLimiter | None = None,
     rate_limiter: BaseRateLimiter[Any] | None = None,
-    concurrent_updates: int = 1,
+    outbox: Outbox | None = None,
+    sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
 ) -> TelegramApp:
     """The configured Application with every handler.
 
     ``request`` and ``get_updates_request`` replace the network (default: a
-    :class:`ResilientRequest` each); ``limiter`` is the per-user flood control and
-    ``rate_limiter`` PTB's limiter for Telegram's own limits (default: ``AIORateLimiter``).
-    ``concurrent_updates`` is how many updates ``process_update`` handles at once (the bot
-    itself handles them one by one, in order).
+    :class:`ResilientRequest` each); ``limiter`` and ``chat_limiter`` are the flood control
+    per user and per group; ``rate_limiter`` is PTB's limiter for Telegram's own sending
+    limits (default: :class:`OutboxRateLimiter`); ``outbox`` the durable outbox (default:
+    opened at ``telegram.outbox_path``); ``sleep`` how the outbox waits between retries.
+    Updates are handled concurrently, one at a time per chat (:class:`PerChatUpdateProcessor`).
     """
     lifecycle = Lifecycle()
+    tg = settings.telegram
+    if outbox is None:
+        outbox = Outbox(outbox_file(settings), tg.outbox_expiry_hours * 3600)
+    delivery = Delivery(outbox, stopping=lambda: lifecycle.stopping, sleep=sleep)
     builder = (
         ApplicationBuilder()
         .token(token)
-        .concurrent_updates(concurrent_updates)
-        .rate_limiter(rate_limiter if rate_limiter is not None else AIORateLimiter(max_retries=3))
-        .post_init(post_init)
-        .post_shutdown(post_shutdown)
+        .updater(None)  # polling and the webhook are ours: they confirm only what is stored
+        .concurrent_updates(PerChatUpdateProcessor(on_done=delivery.finished))
+        .rate_limiter(rate_limiter if rate_limiter is not None else OutboxRateLimiter())
     )
-    if settings.telegram.base_url:
-        builder = builder.base_url(settings.telegram.base_url).base_file_url(
-            file_url_for(settings.telegram.base_url)
-        )
+    if tg.base_url:
+        builder = builder.base_url(tg.base_url).base_file_url(file_url_for(tg.base_url))
     if request is None:
         request = ResilientRequest(lifecycle, connection_pool_size=256)
     if get_updates_request is None:
         get_updates_request = ResilientRequest(lifecycle, connection_pool_size=1)
     builder = builder.request(request).get_updates_request(get_updates_request)
     application: TelegramApp = builder.build()
-    admins = admin_filter(settings.telegram.admins)
-    tg = settings.telegram
+    delivery.attach(application)
+    admins = admin_filter(tg.admins)
+    per_user = (
+        limiter
+        if limiter is not None
+        else RateLimiter(tg.rate_limit_questions, tg.rate_limit_seconds)
+    )
+    # Telegram lets a bot send about 20 messages a minute to one group: more answers than
+    # that would only queue up behind each other.
+    per_group = (
+        chat_limiter
+        if chat_limiter is not None
+        else RateLimiter(FloodLimit.MESSAGES_PER_MINUTE_PER_GROUP, 60.0)
+    )
     application.bot_data[STATE_KEY] = BotState(
         settings=settings,
         holder=holder,
-        limiter=limiter
-        if limiter is not None
-        else RateLimiter(tg.rate_limit_questions, tg.rate_limit_seconds),
+        limiter=per_user,
         admin_filter=admins,
+        delivery=delivery,
+        flood=FloodControl(per_user, per_group),
         lifecycle=lifecycle,
     )
     add_handlers(application, admins)
@@ -171,35 +210,49 @@ def _fail(message: str) -> int:
 
 
 async def serve(application: TelegramApp, settings: Settings, lifecycle: Lifecycle) -> None:
-    """Run the initialised bot until SIGTERM/SIGINT, then stop it and shut it down."""
+    """Run the initialised bot until SIGTERM/SIGINT, then stop it and shut it down.
+
+    Nothing slow stands before the first answer: the outbox left by the last run is queued,
+    the command menus are published in the background, and polling (or the webhook) starts.
+    """
     install_stop_signals(asyncio.get_running_loop(), lifecycle)
+    state: BotState = application.bot_data[STATE_KEY]
+    delivery = state.delivery
     allowed = list(ALLOWED_UPDATES)
-    updater = application.updater
+    server: WebhookServer | None = None
     try:
+        await application.start()  # the update processor's fetcher
+        delivery.resume()  # replies an earlier run could not send go first
         await post_init(application)
-        await application.start()
         if settings.telegram.mode == "webhook":
-            if updater is None:  # pragma: no cover - build_application always makes one
-                raise RuntimeError("webhook mode needs PTB's updater")
             hook = settings.telegram.webhook
-            await updater.start_webhook(
+            if hook.url is None or hook.secret_token is None:  # pragma: no cover - config
+                raise RuntimeError("webhook mode needs a URL and a secret token")
+            server = WebhookServer(
+                delivery,
+                application.bot,
+                path=hook.path,
+                secret_token=hook.secret_token,
                 listen=hook.listen,
                 port=hook.port,
-                url_path=hook.path,
-                webhook_url=hook.url,
-                secret_token=hook.secret_token,
-                allowed_updates=allowed,
+            )
+            await server.start()
+            await application.bot.set_webhook(
+                url=hook.url, secret_token=hook.secret_token, allowed_updates=allowed
             )
             await lifecycle.wait()
         else:
-            await poll_updates(application, lifecycle, allowed)
+            await poll_updates(application, delivery, lifecycle, allowed)
     finally:
-        if updater is not None and updater.running:
-            await updater.stop()
+        lifecycle.stopping = True
+        if server is not None:
+            await server.stop(STOP_WAIT_SECONDS)
         if application.running:
-            await application.stop()  # works off what is queued (webhook mode)
+            await application.stop()  # finishes the updates in hand: their replies are stored
+        await delivery.stop()
         await application.shutdown()
         await post_shutdown(application)
+        delivery.outbox.close()
 
 
 def run(settings: Settings, holder: KnowledgeHolder | None = None) -> int:
@@ -224,7 +277,10 @@ def run(settings: Settings, holder: KnowledgeHolder | None = None) -> int:
     secrets = [token, settings.telegram.webhook.secret_token or ""]
     configure_logging(settings.log_level, secrets)
     redactor = RedactingFilter(secrets)
-    application = build_application(settings, holder, token=token)
+    try:
+        application = build_application(settings, holder, token=token)
+    except (sqlite3.Error, OSError) as exc:
+        return _fail(f"cannot open the outbox {outbox_file(settings)}: {exc}")
     lifecycle: Lifecycle = application.bot_data[STATE_KEY].lifecycle
 
     loop = asyncio.new_event_loop()
@@ -245,6 +301,8 @@ def run(settings: Settings, holder: KnowledgeHolder | None = None) -> int:
     except InvalidToken:
         logger.error("Telegram no longer accepts the bot token in %s; stopping", TOKEN_ENV)
         return 1
+    except TelegramError as exc:  # setWebhook refused: one line, not a traceback
+        return _fail(f"Telegram refused to start the bot: {redactor.redact(str(exc))}")
     except Exception:
         logger.exception("the bot stopped on an unexpected error")
         return 1

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import html
 import logging
 import time
-from typing import Final
+import traceback
+from collections.abc import Callable, Coroutine
+from typing import Any, Final
 
 from telegram import (
     InlineKeyboardMarkup,
     InlineQueryResultArticle,
+    InlineQueryResultsButton,
     InputTextMessageContent,
     Message,
     Update,
@@ -22,6 +26,7 @@ from telegram.ext import ApplicationHandlerStop, ContextTypes
 from bot import texts
 from bot.knowledge import Fact
 from bot.language import choose_language
+from bot.logsetup import RedactingFilter
 from bot.ratelimit import Decision
 from bot.reloading import ReloadFailure
 from bot.replies import (
@@ -47,6 +52,10 @@ MAX_MESSAGE_CHARS: Final = 4096
 REPLY_BUDGET: Final = 4000
 """A /reload summary or refusal is cut to this many UTF-16 units of HTML (Telegram: 4096)."""
 INLINE_CACHE_SECONDS: Final = 10
+TRACEBACK_CHARS: Final = 3000
+"""An error report to the admins shows at most the last this many characters of the trace."""
+
+Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
 
 
 def _state(context: ContextTypes.DEFAULT_TYPE) -> BotState:
@@ -60,18 +69,40 @@ def _in_group(message: Message) -> bool:
     return message.chat.type in (ChatType.GROUP, ChatType.SUPERGROUP)
 
 
-async def _send(message: Message, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
-    """Reply in HTML in ``message``'s chat (and topic); in groups the reply quotes the message."""
-    await message.reply_text(
-        text,
-        parse_mode=ParseMode.HTML,
-        reply_markup=markup,
-        do_quote=_in_group(message),
-    )
+def _thread_of(message: Message) -> int | None:
+    """The forum topic to answer in (as ``Message.reply_text`` does), if any."""
+    return message.message_thread_id if message.is_topic_message else None
 
 
-async def _send_card(message: Message, card: Card) -> None:
-    await _send(message, card.html(), keyboard(card.suggestions, card.language))
+def _send(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    message: Message,
+    text: str,
+    markup: InlineKeyboardMarkup | None = None,
+    *,
+    parse_mode: str | None = ParseMode.HTML,
+    quote: bool | None = None,
+) -> None:
+    """Reply in ``message``'s chat (and topic), through the outbox; in groups the reply
+    quotes the message. Stored now, sent by the chat's sender: see :mod:`.delivery`."""
+    params: dict[str, Any] = {"text": text}
+    if parse_mode is not None:
+        params["parse_mode"] = parse_mode
+    if markup is not None:
+        params["reply_markup"] = markup.to_dict()
+    if _in_group(message) if quote is None else quote:
+        params["reply_parameters"] = {"message_id": message.message_id}
+    thread = _thread_of(message)
+    if thread is not None:
+        params["message_thread_id"] = thread
+    _state(context).delivery.reply(update.update_id, message.chat.id, params)
+
+
+def _send_card(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, message: Message, card: Card
+) -> None:
+    _send(update, context, message, card.html(), keyboard(card.suggestions, card.language))
 
 
 def _language_hint(update: Update) -> str | None:
@@ -86,19 +117,47 @@ def _ui_language(update: Update) -> str:
 
 
 async def _flood_checked(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
-    """Count one question; False (after at most one note per window) when over the limit."""
+    """Count one update against its user and its group; False when over a limit.
+
+    Over the limit, the first refused update of the window gets a short note -- in the chat,
+    on the tapped button, or as the inline results' button -- and the rest get silence.
+    """
     user_id = user_id_of(update)
-    if user_id is None:
+    chat = update.effective_chat
+    group_id = chat.id if chat is not None and chat.type != ChatType.PRIVATE else None
+    if user_id is None and group_id is None:
         return True
-    decision = _state(context).limiter.check(user_id)
+    decision = _state(context).flood.check(user_id, group_id)
     if decision is Decision.ALLOW:
         return True
-    message = update.effective_message
-    logger.info("rate limited user=%s decision=%s", user_id, decision.value)
-    if decision is Decision.NOTIFY and message is not None:
-        note = texts.text("RATE_LIMITED", _ui_language(update))
-        await _send(message, html.escape(note, quote=False))
+    logger.info(
+        "rate limited user=%s chat=%s decision=%s",
+        user_id,
+        chat.id if chat is not None else None,
+        decision.value,
+    )
+    note = texts.text("RATE_LIMITED", _ui_language(update))
+    notify = decision is Decision.NOTIFY
+    if update.callback_query is not None:
+        await update.callback_query.answer(note if notify else None)  # stops the spinner
+    elif update.inline_query is not None:
+        if notify:
+            button = InlineQueryResultsButton(text=note[:64], start_parameter="flood")
+            await update.inline_query.answer([], cache_time=0, button=button)
+    elif notify and update.effective_message is not None:
+        _send(update, context, update.effective_message, html.escape(note, quote=False))
     return False
+
+
+def flood_limited(callback: Handler) -> Handler:
+    """``callback`` behind the flood control (every handler a user can trigger has it)."""
+
+    @functools.wraps(callback)
+    async def limited(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if await _flood_checked(update, context):
+            await callback(update, context)
+
+    return limited
 
 
 async def _answer(update: Update, context: ContextTypes.DEFAULT_TYPE, question: str) -> None:
@@ -108,10 +167,10 @@ async def _answer(update: Update, context: ContextTypes.DEFAULT_TYPE, question: 
     started = time.perf_counter()
     engine = _state(context).holder.engine  # read once: the whole reply uses this version
     if not question.strip():
-        await _send_card(message, start_card(engine, _ui_language(update)))
+        _send_card(update, context, message, start_card(engine, _ui_language(update)))
         return
     reply = reply_to(engine, question, _language_hint(update))
-    await _send(message, render_html(reply), keyboard(reply.suggestions, reply.language))
+    _send(update, context, message, render_html(reply), keyboard(reply.suggestions, reply.language))
     log_question(update, reply, started)
     await record_unanswered(_state(context).settings, update, reply)
 
@@ -123,7 +182,7 @@ async def _answer(update: Update, context: ContextTypes.DEFAULT_TYPE, question: 
 async def private_question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Answer a text message in a private chat."""
     message = update.message
-    if message is None or message.text is None or not await _flood_checked(update, context):
+    if message is None or message.text is None:
         return
     await _answer(update, context, strip_mention(message.text, context.bot.username))
 
@@ -131,7 +190,7 @@ async def private_question(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 async def group_question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Answer a group message that mentions the bot or replies to it (mention removed)."""
     message = update.message
-    if message is None or message.text is None or not await _flood_checked(update, context):
+    if message is None or message.text is None:
         return
     await _answer(update, context, strip_mention(message.text, context.bot.username))
 
@@ -139,22 +198,16 @@ async def group_question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 async def non_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Tell the sender that only text questions are answered."""
     message = update.message
-    if message is None or not await _flood_checked(update, context):
+    if message is None:
         return
     note = texts.text("NON_TEXT", _ui_language(update))
-    await _send(message, html.escape(note, quote=False))
+    _send(update, context, message, html.escape(note, quote=False))
 
 
 async def suggestion_tapped(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Answer the button tap at once, then send the fact it names (or say it is gone)."""
     query = update.callback_query
     if query is None:
-        return
-    decision = _state(context).limiter.check(query.from_user.id)
-    if decision is not Decision.ALLOW:
-        logger.info("rate limited user=%s decision=%s", query.from_user.id, decision.value)
-        note = texts.text("RATE_LIMITED", _ui_language(update))
-        await query.answer(note if decision is Decision.NOTIFY else None)
         return
     await query.answer()
     started = time.perf_counter()
@@ -175,13 +228,12 @@ async def suggestion_tapped(update: Update, context: ContextTypes.DEFAULT_TYPE) 
         text, markup = render_html(reply), keyboard(reply.suggestions, language)
         log_question(update, reply, started, via="button")
     if isinstance(chat_message, Message):
-        await chat_message.reply_text(
-            text, parse_mode=ParseMode.HTML, reply_markup=markup, do_quote=False
-        )
+        _send(update, context, chat_message, text, markup, quote=False)
     else:  # an old message the bot can no longer see: send to its chat all the same
-        await context.bot.send_message(
-            chat_message.chat.id, text, parse_mode=ParseMode.HTML, reply_markup=markup
-        )
+        params: dict[str, Any] = {"text": text, "parse_mode": ParseMode.HTML}
+        if markup is not None:
+            params["reply_markup"] = markup.to_dict()
+        _state(context).delivery.reply(update.update_id, chat_message.chat.id, params)
 
 
 async def stale_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -229,7 +281,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Greet: what the bot knows, with example questions as buttons."""
     if update.message is not None:
         engine = _state(context).holder.engine
-        await _send_card(update.message, start_card(engine, _ui_language(update)))
+        _send_card(update, context, update.message, start_card(engine, _ui_language(update)))
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -239,21 +291,21 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     state = _state(context)
     admin = bool(state.admin_filter.check_update(update))
     card = help_card(state.holder.engine, admin=admin, language=_ui_language(update))
-    await _send_card(update.message, card)
+    _send_card(update, context, update.message, card)
 
 
 async def topics(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Everything the bot can answer, as buttons."""
     if update.message is not None:
         engine = _state(context).holder.engine
-        await _send_card(update.message, topics_card(engine, _ui_language(update)))
+        _send_card(update, context, update.message, topics_card(engine, _ui_language(update)))
 
 
 async def source(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """The article's title, outlet, author and date."""
     if update.message is not None:
         engine = _state(context).holder.engine
-        await _send_card(update.message, source_card(engine, _ui_language(update)))
+        _send_card(update, context, update.message, source_card(engine, _ui_language(update)))
 
 
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -272,7 +324,7 @@ async def reload_knowledge(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         user_id_of(update),
         "refused" if isinstance(outcome, ReloadFailure) else "ok",
     )
-    await _send(message, escape_within(outcome.text(), REPLY_BUDGET))
+    _send(update, context, message, escape_within(outcome.text(), REPLY_BUDGET))
 
 
 async def refuse_reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -289,9 +341,13 @@ async def refuse_reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         getattr(origin, "type", None),
         message.sender_chat.id if message.sender_chat else None,
     )
-    await message.reply_text(
+    _send(
+        update,
+        context,
+        message,
         texts.text("NOT_ADMIN", _ui_language(update)),
-        do_quote=message.chat.type != ChatType.PRIVATE,
+        parse_mode=None,
+        quote=message.chat.type != ChatType.PRIVATE,
     )
 
 
@@ -317,10 +373,46 @@ def _apologise_for(error: BaseException | None) -> bool:
     return not isinstance(error, TelegramError) or isinstance(error, BadRequest)
 
 
-async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Log a handler's exception with its context and apologise if there is a chat; never raises.
+def _report(error: BaseException, update: object) -> str:
+    """An error report for the admins: the update's ids and the end of the traceback (HTML)."""
+    trace = "".join(traceback.format_exception(None, error, error.__traceback__))
+    if len(trace) > TRACEBACK_CHARS:
+        trace = "…" + trace[-TRACEBACK_CHARS:]
+    where = ""
+    if isinstance(update, Update):
+        chat = update.effective_chat
+        where = f" (update {update.update_id}, chat {chat.id if chat else None})"
+    head = f"An error occurred while handling an update{where}: {type(error).__name__}"
+    return f"{html.escape(head, quote=False)}\n<pre>{html.escape(trace, quote=False)}</pre>"
 
-    Bot API failures are one warning line; anything else is logged with its traceback.
+
+def _tell_admins(context: ContextTypes.DEFAULT_TYPE, error: BaseException, update: object) -> None:
+    """Send ``error``'s report to every admin's private chat, within the report budget."""
+    state = _state(context)
+    admins = sorted(state.settings.telegram.admins)
+    if not admins:
+        return
+    decision = state.error_reports.check("admins")
+    if decision is Decision.SILENT:
+        return
+    if decision is Decision.NOTIFY:
+        text = html.escape(
+            "More errors occurred; no more reports for a while. See the bot's log.", quote=False
+        )
+    else:
+        # The trace may quote anything, the token included: the same redaction as the logs.
+        secrets = [context.bot.token, state.settings.telegram.webhook.secret_token or ""]
+        text = RedactingFilter(secrets).redact(_report(error, update))
+    for admin in admins:
+        state.delivery.reply(None, admin, {"text": text, "parse_mode": ParseMode.HTML})
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log a handler's exception with its context, tell the admins, apologise; never raises.
+
+    Bot API failures are one warning line; anything else is logged with its traceback and
+    sent, shortened and rate-limited, to the admins' private chats (as PTB's
+    errorhandlerbot example does).
     """
     try:
         update_id = chat_id = user_id = None
@@ -340,9 +432,13 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
             "" if apologise else f": {error}",
             exc_info=error if apologise else None,
         )
-        if chat_id is not None and apologise:
-            language = _ui_language(update) if isinstance(update, Update) else "en"
-            await context.bot.send_message(chat_id, texts.text("ERROR", language))
+        if error is not None and apologise:
+            _tell_admins(context, error, update)
+        if chat_id is not None and apologise and isinstance(update, Update):
+            language = _ui_language(update)
+            _state(context).delivery.reply(
+                update_id, chat_id, {"text": texts.text("ERROR", language)}
+            )
     except Exception:
         with contextlib.suppress(Exception):  # logging itself broken: nothing left to do
             logger.exception("the error handler failed too")

@@ -9,11 +9,14 @@ from typing import Final
 from telegram.ext import filters
 
 from bot.config import Settings
-from bot.ratelimit import RateLimiter
+from bot.ratelimit import FloodControl, RateLimiter
 from bot.reloading import KnowledgeHolder
+from bot.telegram.delivery import Delivery
 from bot.telegram.transport import Lifecycle, SeenUpdates
 
 STATE_KEY: Final = "article_bot"
+ADMIN_REPORTS: Final = (3, 600.0)
+"""At most 3 error reports per 10 minutes reach the admins (then one note, then the log)."""
 
 
 @dataclass(slots=True)
@@ -24,7 +27,11 @@ class BotState:
     holder: KnowledgeHolder
     limiter: RateLimiter
     admin_filter: filters.BaseFilter
+    delivery: Delivery
+    flood: FloodControl
     watcher: asyncio.Task[None] | None = None
     watcher_stop: asyncio.Event | None = None
+    menus: asyncio.Task[None] | None = None
     lifecycle: Lifecycle = field(default_factory=Lifecycle)
     seen: SeenUpdates = field(default_factory=SeenUpdates)
+    error_reports: RateLimiter = field(default_factory=lambda: RateLimiter(*ADMIN_REPORTS))

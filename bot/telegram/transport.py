@@ -23,6 +23,8 @@ from telegram.error import InvalidToken, NetworkError, TelegramError, TimedOut
 from telegram.ext import Application
 from telegram.request import BaseRequest, HTTPXRequest, RequestData
 
+from bot.telegram.delivery import Delivery
+
 logger = logging.getLogger(__name__)
 
 TelegramApp: TypeAlias = Application[Any, Any, Any, Any, Any, Any]
@@ -46,22 +48,10 @@ STOPPING_TIMEOUT: Final = 1.5
 """Once stopping, no Bot API call waits longer than this (connect, write, read, pool)."""
 RETRY_FIRST_SECONDS: Final = 0.5
 RETRY_MAX_SECONDS: Final = 10.0
-SEND_RETRIES: Final = 4
-"""Retries of a call other than getUpdates (0.5 + 1 + 2 + 4 s of waiting at most)."""
-NEVER_RETRIED: Final = frozenset({"getMe", "logOut", "close"})
-"""getMe is the start-up check: an unreachable Bot API must fail the start at once."""
 POLL_SECONDS: Final = 10
 """The long-poll timeout of getUpdates."""
 SEEN_UPDATES: Final = 10_000
 """How many recent update ids are remembered to drop an update delivered twice."""
-_NOT_SENT: Final = (
-    httpx.ConnectError,
-    httpx.ConnectTimeout,
-    httpx.PoolTimeout,
-    httpx.WriteError,
-    httpx.WriteTimeout,
-)
-"""Transport failures that happen before the request has reached the server in full."""
 
 
 class Lifecycle:
@@ -69,8 +59,6 @@ class Lifecycle:
 
     def __init__(self) -> None:
         self.stopping = False
-        self.cut_short = False
-        """Set when stopping made a call give up that the Bot API had not acted on."""
         self._event: asyncio.Event | None = None
         self._watchdog: threading.Timer | None = None
 
@@ -138,17 +126,6 @@ def _endpoint(url: str) -> str:
     return url.rsplit("/", 1)[-1]
 
 
-def _no_response(error: NetworkError) -> bool:
-    """True when the Bot API cannot have acted on the request: it never got it in full, or
-    closed the connection without a word (a server that did the work answers)."""
-    cause = error.__cause__
-    if isinstance(cause, _NOT_SENT):
-        return True
-    return isinstance(cause, httpx.RemoteProtocolError) and "without sending a response" in str(
-        cause
-    )
-
-
 def _json_object(payload: bytes) -> dict[str, Any] | None:
     try:
         data = json.loads(payload.decode("utf-8", "replace"))
@@ -164,6 +141,35 @@ def _retry_after(payload: bytes) -> float | None:
     return float(value) if isinstance(value, int | float) and value >= 0 else None
 
 
+def _skip_malformed(payload: bytes) -> bytes:
+    """getUpdates' answer with every update PTB cannot read replaced by a bare ``update_id``.
+
+    PTB reads a batch as a whole: one update it cannot read (a message without ``chat`` or
+    ``date``) fails the call, the offset never moves and polling is stuck on it for good.
+    The bare update is handled as nothing, so the offset moves past it.
+    """
+    data = _json_object(payload)
+    results = data.get("result") if data is not None else None
+    if not isinstance(results, list):
+        return payload
+    cleaned: list[Any] = []
+    changed = False
+    for item in results:
+        try:
+            Update.de_json(item, None)
+        except Exception as exc:
+            changed = True
+            update_id = item.get("update_id") if isinstance(item, dict) else None
+            logger.error("malformed update %s skipped (%s: %s)", update_id, type(exc).__name__, exc)
+            if isinstance(update_id, int) and not isinstance(update_id, bool):
+                cleaned.append({"update_id": update_id})
+        else:
+            cleaned.append(item)
+    if not changed:
+        return payload
+    return json.dumps({**(data or {}), "result": cleaned}).encode()
+
+
 class ResilientRequest(HTTPXRequest):
     """The bot's Bot API connection: retries what is safe to retry, and never holds up a stop.
 
@@ -172,11 +178,11 @@ class ResilientRequest(HTTPXRequest):
       ``retry_after``), a body that is not JSON -- is retried with capped exponential
       backoff, *inside* the call, which :func:`poll_updates` cancels when the bot stops: no
       backoff delays a stop (PTB's own polling backoff, up to 30 s, could not be cut short).
-    * Any other call is retried only when the Bot API cannot have acted on it: the request
-      did not reach it in full, the connection closed without any response, or it answered
-      5xx. A read timeout, a connection reset during the response or a 2xx body that is not
-      JSON may follow a message Telegram did deliver, so those are never retried: an answer
-      goes out at most once, never twice. 429 is left to PTB's ``AIORateLimiter``.
+    * Any other call is not retried here: replies are retried by the outbox
+      (:class:`~bot.telegram.delivery.Delivery`, per chat, until delivered or expired) and
+      the command menus by their background task -- one retry layer each.
+    * An update in getUpdates' answer that PTB cannot read is logged with its id and
+      replaced by a bare ``update_id`` (:func:`_skip_malformed`), so the offset moves on.
     * Once stopping, nothing is retried and no call waits longer than ``STOPPING_TIMEOUT``.
     """
 
@@ -194,16 +200,19 @@ class ResilientRequest(HTTPXRequest):
         connect_timeout: Any = BaseRequest.DEFAULT_NONE,
         pool_timeout: Any = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
+        timeouts = {
+            "read_timeout": read_timeout,
+            "write_timeout": write_timeout,
+            "connect_timeout": connect_timeout,
+            "pool_timeout": pool_timeout,
+        }
         endpoint = _endpoint(url)
-        polling = endpoint == "getUpdates"
+        if endpoint != "getUpdates":
+            if self.lifecycle.stopping:
+                timeouts = dict.fromkeys(timeouts, STOPPING_TIMEOUT)
+            return await super().do_request(url, method, request_data, **timeouts)
         attempt = 0
         while True:
-            timeouts = {
-                "read_timeout": read_timeout,
-                "write_timeout": write_timeout,
-                "connect_timeout": connect_timeout,
-                "pool_timeout": pool_timeout,
-            }
             if self.lifecycle.stopping:
                 timeouts = dict.fromkeys(timeouts, STOPPING_TIMEOUT)
             failure: NetworkError | None = None
@@ -211,35 +220,27 @@ class ResilientRequest(HTTPXRequest):
             try:
                 code, payload = await super().do_request(url, method, request_data, **timeouts)
             except TimedOut as exc:
-                # A long poll that ran out, or a call the server is slow to answer: PTB polls
-                # again at once; a slow call may have been carried out, so no retry.
+                # A long poll that ran out: PTB polls again at once.
                 if not isinstance(exc.__cause__, httpx.ConnectTimeout | httpx.PoolTimeout):
                     raise
                 failure, reason = exc, f"{type(exc.__cause__).__name__}"
             except NetworkError as exc:
-                if not (polling or _no_response(exc)):
-                    raise
                 failure, reason = exc, str(exc)
             else:
                 if 500 <= code <= 599:
                     reason = f"HTTP {code}"
-                elif polling and code == 409:
+                elif code == 409:
                     reason = "HTTP 409 Conflict"
-                elif polling and code == 429:
+                elif code == 429:
                     wait = _retry_after(payload)
                     reason = "HTTP 429 Too Many Requests"
-                elif polling and 200 <= code <= 299 and _json_object(payload) is None:
+                elif 200 <= code <= 299 and _json_object(payload) is None:
                     reason = "a response that is not JSON"
+                elif 200 <= code <= 299:
+                    return code, _skip_malformed(payload)
                 else:
                     return code, payload
-            gives_up = (
-                self.lifecycle.stopping
-                or endpoint in NEVER_RETRIED
-                or (not polling and attempt >= SEND_RETRIES)
-            )
-            if gives_up:
-                if self.lifecycle.stopping:
-                    self.lifecycle.cut_short = True
+            if self.lifecycle.stopping:
                 if failure is not None:
                     raise failure
                 return code, payload
@@ -249,13 +250,7 @@ class ResilientRequest(HTTPXRequest):
             logger.warning(
                 "Bot API %s failed (%s); retry %d in %.1f s", endpoint, reason, attempt, wait
             )
-            if polling:
-                await asyncio.sleep(wait)  # poll_updates cancels the whole call at a stop
-            elif await self.lifecycle.sleep(wait):
-                self.lifecycle.cut_short = True
-                if failure is not None:
-                    raise failure
-                return code, payload
+            await asyncio.sleep(wait)  # poll_updates cancels the whole call at a stop
 
 
 class SeenUpdates:
@@ -297,28 +292,65 @@ def install_stop_signals(loop: asyncio.AbstractEventLoop, lifecycle: Lifecycle) 
         loop.add_signal_handler(signum, stop, signum)
 
 
-async def poll_updates(
-    application: TelegramApp, lifecycle: Lifecycle, allowed: Sequence[str]
-) -> None:
-    """Long-poll getUpdates and handle the updates one by one, until stopping.
+BUSY_POLL_SECONDS: Final = 0.02
+"""While fetched updates are still being handled, how often to look for new ones."""
+STOP_WAIT_SECONDS: Final = 1.0
+"""At a stop, how long the updates in hand may take to be handled before the last confirm."""
 
-    The offset sent to Telegram only ever confirms updates that were handled: when the bot
-    stops in the middle of a batch (or is ended by the watchdog), the updates it did not
-    get to stay with Telegram and come again at the next start -- none is lost. (PTB's
-    ``run_polling`` confirms everything it fetched before its queue is worked off.)
-    Transient getUpdates failures are retried inside :class:`ResilientRequest`.
+
+def _confirmable(tasks: dict[int, asyncio.Task[None]], offset: int | None) -> int | None:
+    """The offset that confirms every fetched update handled so far, oldest first.
+
+    ``tasks`` is in update-id order (the order Telegram sent them); the front ones that are
+    done are forgotten. An update that is still being handled holds back the offset of every
+    later one: Telegram forgets *every* update below the offset.
+    """
+    while tasks:
+        update_id, task = next(iter(tasks.items()))
+        if not task.done():
+            break
+        del tasks[update_id]
+        if not task.cancelled() and task.exception() is not None:
+            logger.error(
+                "update %s could not be stored; skipped", update_id, exc_info=task.exception()
+            )
+        offset = update_id + 1
+    return offset
+
+
+async def poll_updates(
+    application: TelegramApp, delivery: Delivery, lifecycle: Lifecycle, allowed: Sequence[str]
+) -> None:
+    """Long-poll getUpdates and hand every update to :meth:`Delivery.submit`, until stopping.
+
+    Updates are handled concurrently (ordered within each chat, by the update processor);
+    the offset sent to Telegram confirms only updates whose replies are in the outbox, so
+    an update in hand at a crash or stop comes again at the next start (and its stored
+    replies are not stored twice). Transient getUpdates failures are retried inside
+    :class:`ResilientRequest`.
     """
     bot = application.bot
     try:
         await bot.delete_webhook()  # getUpdates is refused while a webhook is set
     except TelegramError as exc:
         logger.warning("could not remove a webhook: %s", exc)
+    tasks: dict[int, asyncio.Task[None]] = {}
+    progress = asyncio.Event()
     offset: int | None = None
     failures = 0
     while not lifecycle.stopping:
+        if tasks:  # some are being handled: wait a little for them, then look for new ones
+            progress.clear()
+            with contextlib.suppress(TimeoutError):
+                await lifecycle.unless_stopped(asyncio.wait_for(progress.wait(), BUSY_POLL_SECONDS))
+        offset = _confirmable(tasks, offset)
         try:
             updates = await lifecycle.unless_stopped(
-                bot.get_updates(offset=offset, timeout=POLL_SECONDS, allowed_updates=allowed)
+                bot.get_updates(
+                    offset=offset,
+                    timeout=0 if tasks else POLL_SECONDS,
+                    allowed_updates=allowed,
+                )
             )
         except TimedOut:
             continue  # a long poll that ran out: ask again
@@ -338,22 +370,25 @@ async def poll_updates(
             continue
         failures = 0
         for update in updates or ():
-            if lifecycle.stopping:
-                break
-            lifecycle.cut_short = False
-            try:
-                await application.process_update(update)
-            except Exception:  # handler errors go to on_error; this is anything else
-                logger.exception("update %s could not be handled; skipped", update.update_id)
-            if lifecycle.cut_short:
-                break  # its answer was given up for the stop: it stays with Telegram
-            offset = update.update_id + 1
-    if offset is not None:
+            update_id = update.update_id
+            if update_id in tasks or (offset is not None and update_id < offset):
+                continue  # in hand already (it comes again until confirmed)
+            task = asyncio.create_task(delivery.submit(update), name=f"update:{update_id}")
+            task.add_done_callback(lambda _: progress.set())
+            tasks[update_id] = task
+    if tasks:  # let the updates in hand be stored, briefly; the rest come again next time
+        await asyncio.wait(list(tasks.values()), timeout=STOP_WAIT_SECONDS)
+    confirmed = _confirmable(tasks, offset)
+    if tasks:
+        logger.info(
+            "%d update(s) not handled before the stop; Telegram sends them again", len(tasks)
+        )
+    if confirmed is not None:
         try:  # confirm what was handled; limit=1 and timeout=0: nothing more is fetched
-            await bot.get_updates(offset=offset, limit=1, timeout=0, allowed_updates=allowed)
+            await bot.get_updates(offset=confirmed, limit=1, timeout=0, allowed_updates=allowed)
         except TelegramError as exc:
             logger.warning(
                 "could not confirm the handled updates to Telegram (%s); they may come "
-                "again after a restart and be answered twice",
+                "again after a restart (their replies are not stored or sent twice)",
                 exc,
             )

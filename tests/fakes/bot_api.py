@@ -63,6 +63,8 @@ class Fault:
     """``delay``: how long to wait before answering; ``retry_after``: the value sent."""
     status: int = 502
     """``status``: the HTTP status to answer with."""
+    chat_id: int | None = None
+    """Only calls for this chat (None: any); the bot sends to many chats at once."""
 
 
 @dataclass(frozen=True)
@@ -276,9 +278,11 @@ class FakeBotApi:
             self._wakeups += 1
             self._cond.notify_all()
 
-    def _take_fault(self, method: str) -> Fault | None:
+    def _take_fault(self, method: str, params: dict[str, Any]) -> Fault | None:
         with self._cond:
             for fault in self._faults:
+                if fault.chat_id is not None and params.get("chat_id") != fault.chat_id:
+                    continue
                 if fault.method in (None, method) and fault.times > 0:
                     fault.times -= 1
                     if fault.times == 0:
@@ -435,7 +439,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(401, "Unauthorized")
             return
         params = _decode_params(self.headers.get("Content-Type") or "", body)
-        fault = fake._take_fault(method)
+        fault = fake._take_fault(method, params)
         fake._record(method, params, fault)
         if fault is not None:
             if fault.kind == "delay":

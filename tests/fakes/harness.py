@@ -3,7 +3,8 @@
 Shared by the in-process tests (access control, broken knowledge files, concurrency):
 :func:`open_harness` builds the real application with :func:`bot.telegram.app.build_application`
 and a :class:`~fakes.recording_request.RecordingRequest`, and :meth:`Harness.send` runs one
-update through ``Application.process_update``, returning the Bot API calls it caused.
+update through ``Application.process_update`` and waits for the outbox to send its replies,
+returning the Bot API calls it caused. The outbox is a file in the test's temporary folder.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import dataclasses
 import itertools
 import shutil
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,8 @@ from bot.ratelimit import RateLimiter
 from bot.reloading import KnowledgeHolder
 from bot.replies import Engine
 from bot.telegram.app import build_application
+from bot.telegram.delivery import Delivery
+from bot.telegram.state import STATE_KEY, BotState
 from bot.telegram.transport import TelegramApp
 from fakes.recording_request import BOT_ID, BOT_USER, RecordingRequest
 
@@ -101,7 +104,13 @@ def make_settings(tmp_path: Path, **telegram: Any) -> Settings:
         facts=facts,
         article=article,
         telegram=dataclasses.replace(
-            base.telegram, **{"admins": frozenset({ADMIN}), "base_url": None, **telegram}
+            base.telegram,
+            **{
+                "admins": frozenset({ADMIN}),
+                "base_url": None,
+                "outbox_path": str(tmp_path / "outbox.sqlite3"),
+                **telegram,
+            },
         ),
         unanswered_file=None,
     )
@@ -121,10 +130,21 @@ class Harness:
     def engine(self) -> Engine:
         return self.holder.engine
 
+    @property
+    def state(self) -> BotState:
+        state = self.app.bot_data[STATE_KEY]
+        assert isinstance(state, BotState)
+        return state
+
+    @property
+    def delivery(self) -> Delivery:
+        return self.state.delivery
+
     async def send(self, data: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-        """Process one update; return the Bot API calls it caused."""
+        """Process one update and send its replies; return the Bot API calls it caused."""
         self.request.clear()
         await self.app.process_update(Update.de_json(data, self.app.bot))
+        await self.delivery.drain()
         return list(self.request.calls)
 
     async def ask(self, text: str, **kwargs: Any) -> list[tuple[str, dict[str, Any]]]:
@@ -137,9 +157,11 @@ async def open_harness(
     holder: KnowledgeHolder | None = None,
     *,
     request: RecordingRequest | None = None,
+    get_updates_request: RecordingRequest | None = None,
     limiter: RateLimiter | None = None,
+    chat_limiter: RateLimiter | None = None,
     rate_limiter: BaseRateLimiter[Any] | None = None,
-    concurrent_updates: int = 1,
+    sleep: Callable[[float], Awaitable[Any]] | None = None,
 ) -> AsyncIterator[Harness]:
     """The application on ``holder`` (default: loaded from the settings' files)."""
     if holder is None:
@@ -150,10 +172,16 @@ async def open_harness(
         holder,
         token=TOKEN,
         request=request,
-        get_updates_request=RecordingRequest(),
+        get_updates_request=get_updates_request or RecordingRequest(),
         limiter=limiter,
+        chat_limiter=chat_limiter,
         rate_limiter=rate_limiter,
-        concurrent_updates=concurrent_updates,
+        **({"sleep": sleep} if sleep is not None else {}),
     )
-    async with app:
-        yield Harness(app, request, holder)
+    harness = Harness(app, request, holder)
+    try:
+        async with app:
+            yield harness
+    finally:
+        await harness.delivery.stop(grace=0.5)
+        harness.delivery.outbox.close()

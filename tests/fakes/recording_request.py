@@ -91,7 +91,13 @@ class RecordingRequest(BaseRequest):
             failure = rule(endpoint, params)
             if failure is not None:
                 status, description = failure
-                body = {"ok": False, "error_code": status, "description": description}
+                body: dict[str, Any] = {
+                    "ok": False,
+                    "error_code": status,
+                    "description": description,
+                }
+                if status == 429:  # "...: retry after N", as Telegram says it
+                    body["parameters"] = {"retry_after": int(description.rsplit(" ", 1)[-1])}
                 return status, json.dumps(body).encode()
         return 200, json.dumps({"ok": True, "result": self._result(endpoint, params)}).encode()
 
