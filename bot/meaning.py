@@ -35,6 +35,10 @@ MAX_EMBED_WORDS = 48
 length (1.5 s for 600 words) while the question of a chatty message is in its last words."""
 
 
+MAX_EMBED_CHARS = 300
+"""... and to this many characters: one 200,000-letter "word" must not cost seconds."""
+
+
 class Embedder(Protocol):
     """Turns texts into L2-normalised vectors, one row per text."""
 
@@ -99,9 +103,11 @@ def text_key(model: str, text: str) -> str:
 
 
 def cut(text: str) -> str:
-    """``text`` limited to its last :data:`MAX_EMBED_WORDS` words (the question comes last)."""
+    """``text`` limited to its last :data:`MAX_EMBED_WORDS` words and
+    :data:`MAX_EMBED_CHARS` characters (the question comes last)."""
     words = text.split()
-    return " ".join(words[-MAX_EMBED_WORDS:]) if len(words) > MAX_EMBED_WORDS else text
+    kept = " ".join(words[-MAX_EMBED_WORDS:]) if len(words) > MAX_EMBED_WORDS else text
+    return kept[-MAX_EMBED_CHARS:]
 
 
 @dataclass(frozen=True, slots=True)

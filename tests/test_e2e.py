@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import yaml
 from fakes import bot_process
-from fakes.bot_api import FakeBotApi
+from fakes.bot_api import Fault, FakeBotApi
 from fakes.bot_process import BotProcess, clean_env, free_port, run_bot
 from fakes.recording_request import BOT_ID, BOT_USERNAME
 
@@ -204,6 +204,17 @@ def test_rejected_token_is_one_line_and_a_failure(tmp_path: Path) -> None:
     lines = result.stderr.splitlines()
     assert len(lines) == 1, result.stderr
     assert "rejected" in lines[0] and "wrong-SECRET" not in lines[0]
+
+
+@pytest.mark.parametrize("status", [400, 403, 429])
+def test_get_me_refused_is_one_line_and_a_failure(tmp_path: Path, status: int) -> None:
+    with FakeBotApi(TOKEN) as api:
+        api.inject(Fault("status", method="getMe", status=status, times=100))
+        result = run_once(tmp_path, bot_env(api, TELEGRAM_BOT_TOKEN=TOKEN))
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    assert "Telegram refused getMe" in lines[0], lines[0]
 
 
 def post_update(port: int, secret: str, update: dict[str, Any]) -> int:

@@ -14,7 +14,7 @@ from typing import Any, Final
 
 from telegram import Update
 from telegram.constants import FloodLimit
-from telegram.error import InvalidToken, NetworkError, TelegramError
+from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
     ApplicationBuilder,
     BaseRateLimiter,
@@ -292,9 +292,15 @@ def run(settings: Settings, holder: KnowledgeHolder | None = None) -> int:
     except InvalidToken:
         loop.close()
         return _fail(f"Telegram rejected the bot token in {TOKEN_ENV}; check it with @BotFather")
+    except BadRequest as exc:  # a subclass of NetworkError in PTB, but Telegram did answer
+        loop.close()
+        return _fail(f"Telegram refused getMe: {redactor.redact(str(exc))}")
     except NetworkError as exc:
         loop.close()
         return _fail(f"cannot reach the Telegram Bot API: {redactor.redact(str(exc))}")
+    except TelegramError as exc:  # 403, 429 and the like at start: one line, not a traceback
+        loop.close()
+        return _fail(f"Telegram refused getMe: {redactor.redact(str(exc))}")
 
     try:
         loop.run_until_complete(serve(application, settings, lifecycle))
