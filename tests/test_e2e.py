@@ -206,7 +206,7 @@ def test_rejected_token_is_one_line_and_a_failure(tmp_path: Path) -> None:
     assert "rejected" in lines[0] and "wrong-SECRET" not in lines[0]
 
 
-@pytest.mark.parametrize("status", [400, 403, 429])
+@pytest.mark.parametrize("status", [400, 403])
 def test_get_me_refused_is_one_line_and_a_failure(tmp_path: Path, status: int) -> None:
     with FakeBotApi(TOKEN) as api:
         api.inject(Fault("status", method="getMe", status=status, times=100))
