@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import yaml
 from fakes import bot_process
-from fakes.bot_api import Fault, FakeBotApi
+from fakes.bot_api import FakeBotApi, Fault
 from fakes.bot_process import BotProcess, clean_env, free_port, run_bot
 from fakes.recording_request import BOT_ID, BOT_USERNAME
 
