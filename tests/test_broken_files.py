@@ -117,6 +117,7 @@ def started(paths: dict[str, Path], folder: Path) -> dict[str, subprocess.Comple
     return _run_all(commands, env)
 
 
+@pytest.mark.slow  # a subprocess per broken file; the in-process cases below stay fast
 @pytest.mark.parametrize("name", CASES)
 def test_check_refuses_the_file(
     name: str, paths: dict[str, Path], checked: dict[str, subprocess.CompletedProcess[str]]
@@ -132,6 +133,7 @@ def test_check_refuses_the_file(
     assert any(p.startswith(where) and message in p for p in problems[:-1]), done.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", CASES)
 def test_run_refuses_to_start_before_any_network_use(
     name: str, paths: dict[str, Path], started: dict[str, subprocess.CompletedProcess[str]]

@@ -428,6 +428,7 @@ def test_eval_prints_accuracy_per_category(tmp_path: Path) -> None:
     assert any(re.fullmatch(r"wrong: \d+", line) for line in lines)
 
 
+@pytest.mark.slow  # seconds of real work; the fast loop skips it
 def test_eval_on_the_repository_question_set() -> None:
     done = run("eval", "tests/data/questions.yaml")
     assert done.returncode == 0, done.stderr

@@ -382,6 +382,7 @@ def gaps(calls: list[Call]) -> list[float]:
     return [later.at - earlier.at for earlier, later in pairwise(calls)]
 
 
+@pytest.mark.slow  # seconds of real work; the fast loop skips it
 def test_send_message_faults_lose_nothing_and_duplicate_nothing(run: Run) -> None:
     api, chats = run.api, list(range(7001, 7013))
     one, two, three, four = chats[:4]
@@ -416,6 +417,7 @@ def test_send_message_faults_lose_nothing_and_duplicate_nothing(run: Run) -> Non
     assert texts.ERROR not in json.dumps([c.params for c in api.calls_of("sendMessage")])
 
 
+@pytest.mark.slow  # seconds of real work; the fast loop skips it
 def test_get_updates_faults_lose_nothing_and_duplicate_nothing(run: Run) -> None:
     api, chats = run.api, list(range(7101, 7111))
     mark = api.mark()
@@ -466,6 +468,7 @@ def test_questions_left_with_telegram_are_answered_once_after_a_restart(run: Run
     run.assert_answered_once(chats)
 
 
+@pytest.mark.slow  # seconds of real work; the fast loop skips it
 def test_sigterm_during_a_flood_wait_ends_within_the_limit(run: Run) -> None:
     api = run.api
     api.inject(Fault("retry_after", "sendMessage", seconds=30))

@@ -247,6 +247,7 @@ def test_normaliser_never_raises(engine: Engine, question: str) -> None:
     assert all(t for t in engine.index.tokens(question))
 
 
+@pytest.mark.slow  # seconds of real work; the fast loop skips it
 @FAST
 @given(question=QUESTIONS, hint=HINTS)
 @example(question="<b>" * 1024, hint=None)
@@ -453,6 +454,7 @@ def _run(command: list[str], data: bytes) -> subprocess.CompletedProcess[bytes]:
         True,
     )
 )
+@pytest.mark.slow  # seconds of real work; the fast loop skips it
 def test_cli_ask_json_and_chat_survive_any_batch(batch: tuple[list[bytes], bool]) -> None:
     lines, final_newline = batch
     # /quit and /exit end a chat on purpose; everything else must be answered

@@ -68,6 +68,7 @@ def test_a_malformed_update_is_skipped_and_polling_goes_on(api: FakeBotApi, tmp_
     assert f"malformed update {broken['update_id']} skipped" in bot.stderr()
 
 
+@pytest.mark.slow  # seconds of real work; the fast loop skips it
 def test_a_group_flooding_the_bot_does_not_hold_up_a_private_question(
     api: FakeBotApi, tmp_path: Path
 ) -> None:
