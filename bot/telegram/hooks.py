@@ -92,6 +92,9 @@ async def publish_menus(
                 )
                 break
             except TelegramError as exc:  # the Bot API is down or busy: later
+                if lifecycle.stopping:  # the stop cut the request: nothing is wrong
+                    logger.info("command menus left unpublished: the bot is stopping")
+                    return
                 wait = min(MENU_MAX_RETRY, first_retry * 2**attempt)
                 logger.warning(
                     "could not set the command menu (%s, %s): %s; retry in %.0f s",
