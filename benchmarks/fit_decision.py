@@ -77,9 +77,8 @@ def gather(engine: Engine, cases: Sequence[Case]) -> list[Evidence]:
     assert space is not None and engine.meaning is not None
     for case in cases:
         lexical = engine.index.match(case.question)
-        found = tuple(engine.candidates(case.question, lexical))
-        vector = engine.meaning.question(case.question)
-        sims = space.space.similarities(vector)
+        sims, listed = engine.evidence(case.question, lexical)
+        found = tuple(listed)
         chats = sims[space.chats]
         out.append(
             Evidence(

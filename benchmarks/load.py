@@ -201,14 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     # the shipped config on a snapshot of the knowledge files, the flood control raised
     folder = Path(tempfile.mkdtemp(prefix="bot-load-"))
     config, _ = write_config(folder, FLOOD_LIMIT)
-    kb, matching = load_project(config)
-    engine = Engine.build(kb, matching)
-    pool = [case.question for case in load_questions(DEFAULT_QUESTIONS, kb)]
-    rng = random.Random(args.seed)
-    users = {
-        FIRST_USER + i: User([rng.choice(pool) for _ in range(args.questions)])
-        for i in range(args.users)
-    }
+    engine, _, users = _engine_and_users(config, args)
     driver = Driver(users, args.think, args.seed)
     api = LoadApi(TOKEN, driver.on_sent)
     driver.api = api
@@ -329,10 +322,11 @@ def setup_line() -> str:
     )
 
 
-def run_isolation(args: argparse.Namespace) -> int:
-    """Private users ask in a closed loop while a group floods, or an admin reloads nonstop."""
-    folder = Path(tempfile.mkdtemp(prefix="bot-isolation-"))
-    config, _ = write_config(folder, FLOOD_LIMIT)
+def _engine_and_users(
+    config: Path, args: argparse.Namespace
+) -> tuple[Engine, list[str], dict[int, User]]:
+    """The engine of ``config`` (to check every reply), the evaluation set's questions, and
+    the private users with their questions drawn from it by ``--seed``."""
     kb, matching = load_project(config)
     engine = Engine.build(kb, matching)
     pool = [case.question for case in load_questions(DEFAULT_QUESTIONS, kb)]
@@ -341,6 +335,14 @@ def run_isolation(args: argparse.Namespace) -> int:
         FIRST_USER + i: User([rng.choice(pool) for _ in range(args.questions)])
         for i in range(args.users)
     }
+    return engine, pool, users
+
+
+def run_isolation(args: argparse.Namespace) -> int:
+    """Private users ask in a closed loop while a group floods, or an admin reloads nonstop."""
+    folder = Path(tempfile.mkdtemp(prefix="bot-isolation-"))
+    config, _ = write_config(folder, FLOOD_LIMIT)
+    engine, pool, users = _engine_and_users(config, args)
     think = args.think if args.think > 0 else 0.2
     driver = Driver(users, think, args.seed)
     admin_replies = threading.Semaphore(0)

@@ -224,29 +224,33 @@ class Engine:
 
     # --- evidence -------------------------------------------------------------------------
 
-    def candidates(self, question: str, lexical: Match | None = None) -> list[Candidate]:
-        """Every candidate fact for every part of ``question``, with feature values."""
+    def evidence(
+        self, question: str, lexical: Match | None = None
+    ) -> tuple[Vectors, list[Candidate]]:
+        """The whole message's similarity to every knowledge-base text, and every candidate
+        fact for every part of ``question`` with its feature values (``fit_decision``)."""
         segments = _segments(question)
         matches = [lexical or self.index.match(question)]
         matches += [self.index.match(s) for s in segments[1:]]
-        return self._evidence(segments, matches)[1]
+        sims, found = self._evidence(segments, matches)
+        return sims[0], found
 
     def _evidence(
         self, segments: Sequence[str], matches: Sequence[Match]
-    ) -> tuple[Vectors, list[Candidate]]:
-        """The vectors of the message's parts, and the candidates they and their matches give."""
-        if self.meaning is None or self._space is None:
-            return np.zeros((0, 0), dtype=np.float32), []
+    ) -> tuple[list[Vectors], list[Candidate]]:
+        """Each part's similarity to every text, and the candidates the parts and their
+        matches give."""
+        assert self.meaning is not None and self._space is not None
         vectors = self.meaning.embedder.embed([cut(s) for s in segments])
+        sims = [self._space.space.similarities(vector) for vector in vectors]
         out: list[Candidate] = []
-        for segment, match, vector in zip(segments, matches, vectors, strict=True):
-            out.extend(self._candidates_of(segment, match, vector))
-        return vectors, out
+        for segment, match, part in zip(segments, matches, sims, strict=True):
+            out.extend(self._candidates_of(segment, match, part))
+        return sims, out
 
-    def _candidates_of(self, segment: str, match: Match, vector: Vectors) -> list[Candidate]:
+    def _candidates_of(self, segment: str, match: Match, sims: Vectors) -> list[Candidate]:
         sp = self._space
         assert sp is not None
-        sims = sp.space.similarities(vector)
         fact_sims = np.maximum.reduceat(sims[: sp.negatives.start], sp.fact_starts)
         lexical = {f.id: s / 100.0 for f, s in match.ranking}
         facts = self.kb.facts
@@ -324,7 +328,7 @@ class Engine:
             return Match(
                 Verdict.NO_ANSWER, None, 0.0, 0.0, lexical.ranking, None, lexical.negative, why
             )
-        vectors, found = self._evidence(segments, [lexical, *extra])
+        parts, found = self._evidence(segments, [lexical, *extra])
         scored = sorted(
             (replace(c, probability=rule.probability(c.values)) for c in found),
             key=lambda c: -c.probability,
@@ -334,7 +338,7 @@ class Engine:
         p = best.probability if best is not None else 0.0
         margin = 100.0 * (p - (runner.probability if runner is not None else 0.0))
         sp = self._space
-        sims = sp.space.similarities(vectors[0])
+        sims = parts[0]
         chat_row = (
             sp.chats.start + int(np.argmax(sims[sp.chats]))
             if sp.chats.stop > sp.chats.start
@@ -361,16 +365,7 @@ class Engine:
                 f"{best.fact.id}: probability {p:.2f} >= "
                 f"{rule.answer_at if verdict is Verdict.ANSWER else rule.uncertain_at:.2f}"
             )
-            return Match(
-                verdict,
-                best.fact,
-                round(100 * p, 1),
-                round(margin, 1),
-                lexical.ranking,
-                None,
-                lexical.negative,
-                replace(why, reason=reason),
-            )
+            return _decided(verdict, best.fact, p, margin, lexical, replace(why, reason=reason))
         talk = self._smalltalk(lexical, sims, why)
         if talk is not None:
             return talk
@@ -382,16 +377,7 @@ class Engine:
             if question_kind(why.segment) in VETO_KINDS
             else "no candidate fact"
         )
-        return Match(
-            Verdict.NO_ANSWER,
-            None,
-            round(100 * p, 1),
-            round(margin, 1),
-            lexical.ranking,
-            None,
-            lexical.negative,
-            replace(why, reason=reason),
-        )
+        return _decided(Verdict.NO_ANSWER, None, p, margin, lexical, replace(why, reason=reason))
 
     def _smalltalk(self, lexical: Match, sims: Vectors, why: Why) -> Match | None:
         """Small talk when the message is nearer in meaning to a small-talk phrase than to
@@ -427,6 +413,22 @@ class Engine:
     def explain(self, question: str) -> str:
         """The decision and its reasons, as lines a person reads (``python -m bot explain``)."""
         return explain_text(self, question, self.match(question))
+
+
+def _decided(
+    verdict: Verdict, fact: Fact | None, p: float, margin: float, lexical: Match, why: Why
+) -> Match:
+    """The rule's decision as a :class:`Match`: score is the probability in points."""
+    return Match(
+        verdict,
+        fact,
+        round(100 * p, 1),
+        round(margin, 1),
+        lexical.ranking,
+        None,
+        lexical.negative,
+        why,
+    )
 
 
 def explain_text(engine: Engine, question: str, match: Match) -> str:
