@@ -1,5 +1,9 @@
 """Loading and validating the knowledge base (``facts.yaml`` checked against the article).
 
+The facts file holds what is the article's (facts, near misses, the source); the vocabulary
+shared by every fact (aliases, stopwords, small talk) lives in per-language lexicon files
+that the facts file lists under ``lexicon:`` and that are merged into one knowledge base.
+
 A knowledge base is built completely and validated before anything sees it; a file with any
 problem is refused as a whole with :class:`KnowledgeError`, listing every problem found.
 """
@@ -8,8 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -43,6 +47,7 @@ _ID = re.compile(r"^[a-z0-9][a-z0-9_]{0,63}$")
 _TOP_LEVEL = {
     "version": False,
     "source": False,
+    "lexicon": False,
     "aliases": False,
     "stopwords": False,
     "chit_chat": False,
@@ -50,6 +55,16 @@ _TOP_LEVEL = {
     "examples": False,
     "facts": True,
 }
+_LEXICON_TOP_LEVEL = {
+    "version": False,
+    "language": True,
+    "aliases": False,
+    "stopwords": False,
+    "chit_chat": False,
+}
+MAX_LEXICON_FILES = 16
+LexiconReader = Callable[[str], tuple[str, str]]
+"""Reads a lexicon file named in the facts file: (its name for messages, its text)."""
 _FACT_FIELDS = {
     "id": True,
     "questions": True,
@@ -142,6 +157,7 @@ class KnowledgeBase:
     examples: tuple[str, ...]
     path: str = "<memory>"
     digest: str = ""
+    lexicon_paths: tuple[str, ...] = ()
 
     def fact(self, fact_id: str) -> Fact | None:
         """The fact with this id, or ``None``."""
@@ -368,15 +384,36 @@ def _parse_source(v: _Validator, value: object, line: int) -> Source | None:
     )
 
 
-def _parse_aliases(v: _Validator, value: object, line: int) -> dict[str, tuple[str, ...]]:
+def _alias_key(item: str) -> str:
+    return " ".join(tokenize(fold(item))) + ("*" if item.endswith("*") else "")
+
+
+def _canonicals(sections: Sequence[object]) -> dict[str, str]:
+    """Every canonical word of every aliases section, by its normalised form."""
+    return {
+        " ".join(tokenize(fold(c))): c
+        for section in sections
+        if isinstance(section, dict)
+        for c in section
+        if isinstance(c, str)
+    }
+
+
+def _parse_aliases(
+    v: _Validator,
+    value: object,
+    line: int,
+    out: dict[str, tuple[str, ...]],
+    owner: dict[str, str],
+    canonicals: Mapping[str, str],
+) -> None:
+    """Add one aliases section to ``out``; ``owner`` spans every file, so a variant listed
+    under two canonical words in two languages' files is found too."""
     if not isinstance(value, dict):
         v.add(f"'aliases' must be a mapping of word: [variants], not {_type_name(value)}", line)
-        return {}
-    out: dict[str, tuple[str, ...]] = {}
-    owner: dict[str, str] = {}
+        return
     # Aliases are applied in one pass, so a variant that is itself another canonical word
     # (turkey: [turkiye] beside turkiye: [turkey]) would make the two sides never meet.
-    canonicals = {" ".join(tokenize(fold(c))): c for c in value if isinstance(c, str)}
     for canonical, variants in value.items():
         if not isinstance(canonical, str) or not tokenize(fold(canonical)):
             v.add(f"alias key {shown(canonical)} must be a word", line)
@@ -391,7 +428,7 @@ def _parse_aliases(v: _Validator, value: object, line: int) -> dict[str, tuple[s
                     f"{MIN_STEM} letters before the *",
                     line,
                 )
-            key = " ".join(tokenize(fold(item))) + ("*" if item.endswith("*") else "")
+            key = _alias_key(item)
             if key in owner and owner[key] != canonical:
                 v.add(
                     f"alias variant {item!r} is listed under both '{owner[key]}' and '{canonical}'",
@@ -405,8 +442,7 @@ def _parse_aliases(v: _Validator, value: object, line: int) -> dict[str, tuple[s
                     f"'{other}'; aliases do not chain",
                     line,
                 )
-        out[canonical] = items
-    return out
+        out[canonical] = out.get(canonical, ()) + items
 
 
 def _parse_fact(v: _Validator, node: yaml.Node, value: object, index: int) -> Fact | None:
@@ -479,10 +515,101 @@ def _parse_fact(v: _Validator, node: yaml.Node, value: object, index: int) -> Fa
     )
 
 
+class _Vocabulary:
+    """The shared vocabulary, merged from the facts file and every lexicon file."""
+
+    def __init__(self, canonicals: Mapping[str, str]) -> None:
+        self.canonicals = canonicals
+        self.aliases: dict[str, tuple[str, ...]] = {}
+        self.owner: dict[str, str] = {}
+        self.stopwords: set[str] = set()
+        self.chit_chat: dict[str, tuple[str, ...]] = {}
+
+    def add(self, v: _Validator, data: dict[str, Any], root: yaml.Node) -> None:
+        """Validate and merge one file's ``aliases``, ``stopwords`` and ``chit_chat``."""
+        if data.get("aliases") is not None:
+            at = _line_of(root, "aliases")
+            _parse_aliases(v, data["aliases"], at, self.aliases, self.owner, self.canonicals)
+        if data.get("stopwords") is not None:
+            words = v.text_list(data["stopwords"], "stopwords", _line_of(root, "stopwords"))
+            self.stopwords.update(t for w in words for t in tokenize(fold(w)))
+        if data.get("chit_chat") is None:
+            return
+        raw = data["chit_chat"]
+        at = _line_of(root, "chit_chat")
+        if not isinstance(raw, dict):
+            what = _type_name(raw)
+            v.add(f"'chit_chat' must be a mapping of intent: [phrasings], not {what}", at)
+            return
+        for intent, phrasings in raw.items():
+            if intent not in INTENTS:
+                v.add(
+                    f"chit_chat: unknown intent {shown(intent)} (known: {', '.join(INTENTS)})",
+                    at,
+                )
+                continue
+            listed = v.text_list(phrasings, f"chit_chat.{intent}", at)
+            self.chit_chat[intent] = self.chit_chat.get(intent, ()) + listed
+
+
+def _read_lexicons(
+    v: _Validator,
+    data: dict[str, Any],
+    root: yaml.Node,
+    article: str,
+    read: LexiconReader | None,
+) -> list[tuple[_Validator, dict[str, Any], yaml.Node]]:
+    """Parse every lexicon file the facts file lists; problems name the lexicon file."""
+    if data.get("lexicon") is None:
+        return []
+    at = _line_of(root, "lexicon")
+    names = v.text_list(data["lexicon"], "lexicon", at)
+    if len(names) > MAX_LEXICON_FILES:
+        v.add(f"lexicon: more than {MAX_LEXICON_FILES} files", at)
+        return []
+    if names and read is None:
+        v.add("lexicon: files can only be read when the knowledge file is read from disk", at)
+        return []
+    out: list[tuple[_Validator, dict[str, Any], yaml.Node]] = []
+    for listed in dict.fromkeys(names):
+        assert read is not None
+        try:
+            name, text = read(listed)
+        except KnowledgeError as exc:
+            v.problems.extend(exc.problems)
+            v.found += len(exc.problems)
+            continue
+        lv = _Validator(name, article)
+        try:
+            node, value = safe_yaml.parse(text, MAX_YAML_NODES)
+        except safe_yaml.YAMLFileError as exc:
+            v.problems.extend(_refused(exc, name).problems)
+            v.found += 1
+            continue
+        if node is None or not isinstance(value, dict) or not isinstance(node, yaml.MappingNode):
+            v.add(f"lexicon file {listed!r} must be a mapping with 'language:'", at)
+            continue
+        lv.fields(value, _LEXICON_TOP_LEVEL, "the top level", 1)
+        if "version" in value and value["version"] != 1:
+            lv.add(f"version {shown(value['version'])} is not supported (use 1)", 1)
+        if "language" in value and value["language"] not in LANGUAGES:
+            known = ", ".join(sorted(LANGUAGES))
+            lv.add(f"language {shown(value['language'])} is not one of {known}", 1)
+        out.append((lv, value, node))
+    return out
+
+
 def parse_knowledge(
-    text: str, article: str, name: str = "<memory>", digest: str = ""
+    text: str,
+    article: str,
+    name: str = "<memory>",
+    digest: str = "",
+    read_lexicon: LexiconReader | None = None,
 ) -> KnowledgeBase:
-    """Validate YAML ``text`` against ``article`` and build the knowledge base."""
+    """Validate YAML ``text`` against ``article`` and build the knowledge base.
+
+    ``read_lexicon`` reads the lexicon files the text lists (see :func:`load_knowledge`).
+    """
     try:
         root, data = safe_yaml.parse(text, MAX_YAML_NODES)
     except safe_yaml.YAMLFileError as exc:
@@ -503,31 +630,11 @@ def parse_knowledge(
     if "source" in data:
         parsed = _parse_source(v, data["source"], _line_of(root, "source"))
         source = parsed or source
-    aliases = (
-        _parse_aliases(v, data["aliases"], _line_of(root, "aliases"))
-        if data.get("aliases") is not None
-        else {}
-    )
-    stopwords: frozenset[str] = frozenset()
-    if data.get("stopwords") is not None:
-        words = v.text_list(data["stopwords"], "stopwords", _line_of(root, "stopwords"))
-        stopwords = frozenset(t for w in words for t in tokenize(fold(w)))
-    chit_chat: dict[str, tuple[str, ...]] = {}
-    if data.get("chit_chat") is not None:
-        raw = data["chit_chat"]
-        at = _line_of(root, "chit_chat")
-        if not isinstance(raw, dict):
-            what = _type_name(raw)
-            v.add(f"'chit_chat' must be a mapping of intent: [phrasings], not {what}", at)
-        else:
-            for intent, phrasings in raw.items():
-                if intent not in INTENTS:
-                    v.add(
-                        f"chit_chat: unknown intent {shown(intent)} (known: {', '.join(INTENTS)})",
-                        at,
-                    )
-                    continue
-                chit_chat[intent] = v.text_list(phrasings, f"chit_chat.{intent}", at)
+    lexicons = _read_lexicons(v, data, root, article, read_lexicon)
+    sections = [(v, data, root), *lexicons]
+    vocabulary = _Vocabulary(_canonicals([d.get("aliases") for _, d, _ in sections]))
+    for validator, section, node in sections:
+        vocabulary.add(validator, section, node)
     unanswerable: tuple[str, ...] = ()
     if data.get("unanswerable") is not None:
         unanswerable = v.text_list(
@@ -573,17 +680,18 @@ def parse_knowledge(
         for example in examples:
             if facts and example not in ids:
                 v.add(f"examples: {example!r} is not a fact id", at)
-    if v.problems:
-        raise KnowledgeError(v.listed())
+    problems = [p for validator, _, _ in sections for p in validator.listed()]
+    if problems:
+        raise KnowledgeError(problems)
     if not examples:
         examples = tuple(f.id for f in facts[:3])
     return KnowledgeBase(
         source=source,
         facts=tuple(facts),
         article=article,
-        aliases=MappingProxyType(aliases),
-        stopwords=stopwords,
-        chit_chat=MappingProxyType(chit_chat),
+        aliases=MappingProxyType(vocabulary.aliases),
+        stopwords=frozenset(vocabulary.stopwords),
+        chit_chat=MappingProxyType(vocabulary.chit_chat),
         unanswerable=unanswerable,
         examples=examples,
         path=name,
@@ -599,4 +707,17 @@ def load_knowledge(facts_path: Path, article_path: Path) -> KnowledgeBase:
     text = _decode(data, name, "knowledge file")
     if not text.strip():
         raise KnowledgeError([Problem(name, "the file is empty; it needs at least 'facts:'")])
-    return parse_knowledge(text, article, name, hashlib.sha256(data).hexdigest())
+    digest = hashlib.sha256(data)
+    read: list[str] = []
+
+    def read_lexicon(listed: str) -> tuple[str, str]:
+        # Relative to the facts file, so a knowledge directory can be copied as a whole.
+        path = facts_path.parent / listed
+        read.append(str(path))
+        raw = _read_bytes(path, MAX_FILE_BYTES, "lexicon file")
+        digest.update(b"\0" + listed.encode() + b"\0" + raw)
+        return str(path), _decode(raw, str(path), "lexicon file")
+
+    kb = parse_knowledge(text, article, name, "", read_lexicon)
+    # The digest covers every file read, so a changed lexicon is a changed knowledge base.
+    return replace(kb, digest=digest.hexdigest(), lexicon_paths=tuple(read))

@@ -36,6 +36,7 @@ from bot.knowledge import (
     MAX_ARTICLE_BYTES,
     MAX_FACTS,
     MAX_FILE_BYTES,
+    MAX_LEXICON_FILES,
     MAX_PHRASING_CHARS,
     MAX_QUESTIONS_PER_FACT,
     MAX_QUOTE_CHARS,
@@ -202,7 +203,8 @@ def test_readme_states_the_loader_limits() -> None:
     section = section[: section.index("### Adding a fact")]
     assert MAX_FILE_BYTES == MAX_ARTICLE_BYTES == 2**20
     for phrase in (
-        "1 MiB per knowledge file (refused before parsing)",
+        "1 MiB per knowledge or lexicon file (refused before parsing)",
+        f"{MAX_LEXICON_FILES} lexicon files",
         "1 MiB for the article",
         f"{MAX_YAML_NODES:,} YAML nodes",
         f"{MAX_FACTS:,} facts",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import threading
@@ -539,6 +540,7 @@ def test_config_paths_resolve_against_the_config_folder(tmp_path: Path) -> None:
         yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8"
     )
     (tmp_path / "kb" / "article.txt").write_bytes(ARTICLE.read_bytes())
+    shutil.copytree(FACTS.parent / "lexicon", tmp_path / "kb" / "lexicon")
     (tmp_path / "conf" / "bot.yaml").write_text(
         "knowledge:\n  facts: ../kb/facts.yaml\n  article: ../kb/article.txt\n",
         encoding="utf-8",

@@ -332,7 +332,10 @@ def test_real_knowledge_base_loads(kb: KnowledgeBase) -> None:
     assert {"meeting_participants", "trade_turnover_2021"} <= set(ids)
     assert kb.source.outlet == "Azernews"
     assert kb.path == str(FACTS)
-    assert kb.digest == hashlib.sha256(FACTS.read_bytes()).hexdigest()
+    expected = hashlib.sha256(FACTS.read_bytes())
+    for listed in yaml.safe_load(FACTS.read_text(encoding="utf-8"))["lexicon"]:
+        expected.update(b"\0" + listed.encode() + b"\0" + (FACTS.parent / listed).read_bytes())
+    assert kb.digest == expected.hexdigest()
     article = " ".join(ARTICLE.read_text(encoding="utf-8").split())
     for fact in kb.facts:
         assert fact.questions
@@ -418,6 +421,73 @@ def test_minimal_file_gets_defaults(tmp_path: Path) -> None:
     assert kb.aliases == {}
     assert kb.source.title == "Untitled"
     assert kb.phrasing_count == 1
+
+
+# --- lexicon files ---------------------------------------------------------------------------
+
+
+def _with_lexicon(tmp_path: Path, **files: str) -> Path:
+    """A facts file listing ``files`` (name: text) as its lexicon, all written to tmp_path."""
+    (tmp_path / "lexicon").mkdir(exist_ok=True)
+    for name, text in files.items():
+        (tmp_path / "lexicon" / f"{name}.yaml").write_text(text, encoding="utf-8")
+    listed = "".join(f"  - lexicon/{name}.yaml\n" for name in files)
+    return _write(tmp_path, f"lexicon:\n{listed}{VALID}")
+
+
+def test_lexicon_files_merge_into_one_vocabulary(tmp_path: Path) -> None:
+    path = _with_lexicon(
+        tmp_path,
+        en="language: en\naliases:\n  meet: [meeting, met]\nstopwords: [please]\n",
+        tr="language: tr\naliases:\n  turkey: [türkiye]\nchit_chat:\n  greeting: [merhaba]\n",
+    )
+    kb = load_knowledge(path, ARTICLE)
+    assert kb.aliases == {"meet": ("meeting", "met"), "turkey": ("türkiye",)}
+    assert "please" in kb.stopwords
+    assert kb.chit_chat == {"greeting": ("merhaba",)}
+
+
+def test_a_changed_lexicon_file_changes_the_digest(tmp_path: Path) -> None:
+    path = _with_lexicon(tmp_path, en="language: en\nstopwords: [please]\n")
+    before = load_knowledge(path, ARTICLE).digest
+    (tmp_path / "lexicon" / "en.yaml").write_text("language: en\nstopwords: [kindly]\n")
+    assert load_knowledge(path, ARTICLE).digest != before
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("stopwords: [please]\n", "en.yaml:1: missing field 'language'"),
+        ("language: xx\n", "en.yaml:1: language 'xx' is not one of"),
+        ("language: en\nfacts: []\n", "en.yaml:1: unknown field 'facts'"),
+        ("- a list\n", "lexicon file 'lexicon/en.yaml' must be a mapping"),
+        ("language: en\naliases: {a: [\n", "en.yaml:3: YAML syntax error"),
+    ],
+)
+def test_a_bad_lexicon_file_is_refused_naming_it(tmp_path: Path, text: str, message: str) -> None:
+    refusal = _refusal(_with_lexicon(tmp_path, en=text))
+    assert message in str(refusal), str(refusal)
+
+
+def test_a_missing_lexicon_file_is_refused(tmp_path: Path) -> None:
+    path = _write(tmp_path, f"lexicon: [lexicon/none.yaml]\n{VALID}")
+    assert "lexicon file not found" in str(_refusal(path))
+
+
+def test_a_variant_may_not_be_claimed_by_two_lexicon_files(tmp_path: Path) -> None:
+    path = _with_lexicon(
+        tmp_path,
+        en="language: en\naliases:\n  turkey: [tr]\n",
+        az="language: az\naliases:\n  turkish: [tr]\n",
+    )
+    refusal = str(_refusal(path))
+    assert "az.yaml:3: alias variant 'tr' is listed under both" in refusal, refusal
+
+
+def test_a_lexicon_cannot_be_read_from_memory() -> None:
+    with pytest.raises(KnowledgeError) as info:
+        parse_knowledge(f"lexicon: [lexicon/en.yaml]\n{VALID}", ARTICLE.read_text("utf-8"))
+    assert "only be read when the knowledge file is read from disk" in str(info.value)
 
 
 def test_every_fact_offers_a_proper_english_question_first() -> None:
@@ -546,9 +616,7 @@ def _megabyte_of(pattern: str) -> str:
     ],
     ids=["base60", "hex", "decimal", "many-base60", "many-hex", "many-binary", "many-decimal"],
 )
-def test_a_megabyte_of_numbers_is_read_in_well_under_a_second(
-    tmp_path: Path, text: str
-) -> None:
+def test_a_megabyte_of_numbers_is_read_in_seconds_not_minutes(tmp_path: Path, text: str) -> None:
     path = _write(tmp_path, text)
     assert MAX_FILE_BYTES - 1_000 < path.stat().st_size <= MAX_FILE_BYTES
     started = time.process_time()
@@ -556,7 +624,8 @@ def test_a_megabyte_of_numbers_is_read_in_well_under_a_second(
         load_knowledge(path, ARTICLE)
     except KnowledgeError as exc:
         assert all("\n" not in str(p) and len(str(p)) < 400 for p in exc.problems)
-    assert time.process_time() - started < 1.0
+    # CPU time, with room for a loaded CI machine: the guard is against the quadratic case.
+    assert time.process_time() - started < 3.0
 
 
 def test_at_most_a_hundred_problems_are_listed() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ QUOTE = "Azerbaijan and Turkiye have discussed the cooperation between the two c
 def holder(tmp_path: Path) -> KnowledgeHolder:
     shutil.copyfile(ROOT / "knowledge" / "facts.yaml", tmp_path / "facts.yaml")
     shutil.copyfile(ROOT / "knowledge" / "article.txt", tmp_path / "article.txt")
+    shutil.copytree(ROOT / "knowledge" / "lexicon", tmp_path / "lexicon")
     return KnowledgeHolder.load(tmp_path / "facts.yaml", tmp_path / "article.txt")
 
 
@@ -120,18 +122,35 @@ def test_diff_notices_changes_outside_facts(holder: KnowledgeHolder) -> None:
     assert summary.other_changed and not (summary.added or summary.removed or summary.changed)
 
 
-async def test_watcher_reloads_when_the_file_changes(holder: KnowledgeHolder) -> None:
+async def _watch_while(holder: KnowledgeHolder, change: Callable[[], None]) -> None:
+    """Run the file watcher, make ``change`` once it is up, and wait (at most 10 s) for a reload."""
     from bot.telegram.hooks import watch_knowledge
 
     stop = asyncio.Event()
     task = asyncio.create_task(watch_knowledge(holder, stop))
     await asyncio.sleep(0.3)  # let the watcher start
-    edit(holder.facts, lambda data: data["facts"].append(new_fact("watched_fact")))
+    change()
     for _ in range(100):
         if holder.version > 1:
             break
         await asyncio.sleep(0.1)
     stop.set()
     await asyncio.wait_for(task, timeout=5)
+
+
+async def test_watcher_reloads_when_the_file_changes(holder: KnowledgeHolder) -> None:
+    await _watch_while(
+        holder, lambda: edit(holder.facts, lambda data: data["facts"].append(new_fact("watched")))
+    )
     assert holder.version == 2
-    assert holder.engine.kb.fact("watched_fact") is not None
+    assert holder.engine.kb.fact("watched") is not None
+
+
+async def test_watcher_reloads_when_a_lexicon_file_changes(holder: KnowledgeHolder) -> None:
+    lexicon = next(Path(p) for p in holder.engine.kb.lexicon_paths if p.endswith("en.yaml"))
+    text = lexicon.read_text(encoding="utf-8")
+    assert "\nstopwords:\n  [a, " in text
+    changed = text.replace("\nstopwords:\n  [a, ", "\nstopwords:\n  [zzyzx, a, ")
+    await _watch_while(holder, lambda: lexicon.write_text(changed, encoding="utf-8"))
+    assert holder.version == 2
+    assert "zzyzx" in holder.engine.kb.stopwords

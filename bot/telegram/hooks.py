@@ -20,17 +20,23 @@ logger = logging.getLogger(__name__)
 
 
 async def watch_knowledge(holder: KnowledgeHolder, stop: asyncio.Event) -> None:
-    """Reload whenever the facts or article file changes (``telegram.auto_reload``)."""
+    """Reload whenever the facts file, a lexicon file or the article changes
+    (``telegram.auto_reload``)."""
     from watchfiles import awatch
 
-    targets = {holder.facts.resolve(), holder.article.resolve()}
-    folders = sorted({str(p.parent) for p in targets})
+    def targets() -> set[Path]:
+        # Read afresh for every event: a reload may have changed the list of lexicon files.
+        lexicons = {Path(p).resolve() for p in holder.engine.kb.lexicon_paths}
+        return {holder.facts.resolve(), holder.article.resolve(), *lexicons}
+
+    # The facts file's folder is watched with its subfolders, where lexicon files live.
+    folders = sorted({str(holder.facts.resolve().parent), str(holder.article.resolve().parent)})
 
     def relevant(_change: object, path: str) -> bool:
-        return Path(path).resolve() in targets
+        return Path(path).resolve() in targets()
 
-    logger.info("watching %s for changes", ", ".join(str(p) for p in sorted(targets)))
-    async for changes in awatch(*folders, watch_filter=relevant, stop_event=stop, recursive=False):
+    logger.info("watching %s for changes", ", ".join(str(p) for p in sorted(targets())))
+    async for changes in awatch(*folders, watch_filter=relevant, stop_event=stop):
         logger.info("knowledge files changed (%d event(s)); reloading", len(changes))
         try:
             outcome = await holder.reload()

@@ -38,6 +38,7 @@ def write_config(
     facts, article = knowledge / "facts.yaml", knowledge / "article.txt"
     shutil.copyfile(ROOT / "knowledge" / "facts.yaml", facts)
     shutil.copyfile(ROOT / "knowledge" / "article.txt", article)
+    shutil.copytree(ROOT / "knowledge" / "lexicon", knowledge / "lexicon", dirs_exist_ok=True)
     config = yaml.safe_load((ROOT / "config" / "bot.yaml").read_text(encoding="utf-8"))
     config["knowledge"] = {"facts": str(facts), "article": str(article)}
     config["telegram"]["rate_limit"] = {"questions": questions_per_minute, "per_seconds": 60}

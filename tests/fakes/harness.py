@@ -92,6 +92,7 @@ def copy_knowledge(folder: Path) -> tuple[Path, Path]:
     facts, article = folder / "facts.yaml", folder / "article.txt"
     shutil.copyfile(ROOT / "knowledge" / "facts.yaml", facts)
     shutil.copyfile(ROOT / "knowledge" / "article.txt", article)
+    shutil.copytree(ROOT / "knowledge" / "lexicon", folder / "lexicon", dirs_exist_ok=True)
     return facts, article
 
 
