@@ -24,7 +24,9 @@ ARTICLE = ROOT / "knowledge" / "article.txt"
 BROKEN = ROOT / "tests" / "data" / "broken"
 TIMEOUT = 60
 
-JSON_KEYS = {"margin", "why",
+JSON_KEYS = {
+    "margin",
+    "why",
     "question",
     "answered",
     "fact_id",
@@ -47,6 +49,15 @@ def _env(**extra: str) -> dict[str, str]:
     env["PYTHONUTF8"] = "1"
     env.update(extra)
     return env
+
+
+def fast_first(cases: list[tuple[Any, ...]], keep: int = 2) -> list[Any]:
+    """The first ``keep`` cases run in the fast loop, the others only in the full suite: each
+    case starts a process, and the in-process tests already check every message."""
+    return [
+        pytest.param(*case, marks=() if n < keep else pytest.mark.slow)
+        for n, case in enumerate(cases)
+    ]
 
 
 def run(
@@ -130,6 +141,7 @@ def test_ask_prints_answer_and_quote(kb: KnowledgeBase) -> None:
     assert "Azernews" in done.stdout  # the source line
 
 
+@pytest.mark.slow  # seconds of real work; the fast loop skips it
 def test_ask_off_topic_says_so() -> None:
     done = run("ask", OFF_TOPIC)
     assert done.returncode == 0
@@ -151,6 +163,7 @@ def test_ask_json_answered(kb: KnowledgeBase) -> None:
     assert reply["verdict"] in {"answer", "uncertain"}
 
 
+@pytest.mark.slow  # seconds of real work; the fast loop skips it
 def test_ask_json_off_topic() -> None:
     done = run("ask", "--json", OFF_TOPIC)
     assert done.returncode == 0, done.stderr
@@ -178,6 +191,7 @@ ODD_LINES: list[bytes] = [
 ]
 
 
+@pytest.mark.slow  # seconds of real work; the fast loop skips it
 def test_ask_json_stdin_gives_one_line_per_line_in_order() -> None:
     # The last line has no newline at its end and must still be answered.
     done = run("ask", "--json", "-", stdin=b"\n".join(ODD_LINES))
@@ -197,6 +211,7 @@ def test_ask_json_stdin_gives_one_line_per_line_in_order() -> None:
     assert json.loads(outputs[1])["answered"] is False  # a blank line answers nothing
 
 
+@pytest.mark.slow  # seconds of real work; the fast loop skips it
 def test_ask_json_stdin_crlf_and_empty_input() -> None:
     done = run("ask", "--json", "-", stdin=f"{MEETING}\r\n{TRADE}\r\n")
     questions = [json.loads(line)["question"] for line in done.stdout.splitlines()]
@@ -216,6 +231,7 @@ def _readline(stream: Any, timeout: float) -> bytes:
     return box[0]
 
 
+@pytest.mark.slow  # seconds of real work; the fast loop skips it
 def test_ask_json_stdin_streams() -> None:
     """Each answer comes out before the next question is written or stdin is closed."""
     proc = subprocess.Popen(
@@ -267,6 +283,7 @@ def _offered(block: str) -> list[str]:
     return re.findall(r"^  \d+\. (.+)$", block, flags=re.MULTILINE)
 
 
+@pytest.mark.slow  # seconds of real work; the fast loop skips it
 def test_chat_answers_each_line(kb: KnowledgeBase) -> None:
     _, blocks = chat([MEETING, TRADE, OFF_TOPIC])
     assert len(blocks) == 3
@@ -275,6 +292,7 @@ def test_chat_answers_each_line(kb: KnowledgeBase) -> None:
     assert blocks[2].startswith("The article doesn't say.")
 
 
+@pytest.mark.slow  # seconds of real work; the fast loop skips it
 def test_chat_number_picks_a_suggestion(kb: KnowledgeBase) -> None:
     _, blocks = chat([OFF_TOPIC, "1", OFF_TOPIC, "2"])
     assert len(blocks) == 4
@@ -300,6 +318,7 @@ def test_chat_commands(kb: KnowledgeBase) -> None:
     assert start.startswith("Ask me about this article")
 
 
+@pytest.mark.slow  # seconds of real work; the fast loop skips it
 def test_chat_never_dies_on_odd_input() -> None:
     odd: list[str | bytes] = [
         "",
@@ -329,6 +348,7 @@ def test_chat_never_dies_on_odd_input() -> None:
     assert done.stderr == ""
 
 
+@pytest.mark.slow  # seconds of real work; the fast loop skips it
 def test_chat_ends_quietly_at_end_of_input() -> None:
     done, blocks = chat([])
     assert blocks == []
@@ -349,19 +369,21 @@ def test_check_real_knowledge_base() -> None:
 
 @pytest.mark.parametrize(
     ("name", "piece"),
-    [
-        ("duplicate_ids.yaml", "duplicate id"),
-        ("syntax_unclosed_quote.yaml", "YAML syntax error"),
-        ("non_utf8.yaml", "not valid UTF-8"),
-        ("utf8_bom.yaml", "byte-order mark"),
-        ("alias_bomb.yaml", "anchors and aliases"),
-        ("python_object_apply.yaml", "is not allowed"),
-        ("deep_nesting.yaml", "nested too deeply"),
-        ("impossible_date.yaml", "a value cannot be read"),
-        ("huge_integer.yaml", "a value cannot be read"),
-        ("empty.yaml", "the file is empty"),
-        ("quote_straight_apostrophe.yaml", "not in the article word for word"),
-    ],
+    fast_first(
+        [
+            ("duplicate_ids.yaml", "duplicate id"),
+            ("syntax_unclosed_quote.yaml", "YAML syntax error"),
+            ("non_utf8.yaml", "not valid UTF-8"),
+            ("utf8_bom.yaml", "byte-order mark"),
+            ("alias_bomb.yaml", "anchors and aliases"),
+            ("python_object_apply.yaml", "is not allowed"),
+            ("deep_nesting.yaml", "nested too deeply"),
+            ("impossible_date.yaml", "a value cannot be read"),
+            ("huge_integer.yaml", "a value cannot be read"),
+            ("empty.yaml", "the file is empty"),
+            ("quote_straight_apostrophe.yaml", "not in the article word for word"),
+        ]
+    ),
 )
 def test_check_broken_file(name: str, piece: str) -> None:
     path = BROKEN / name
@@ -437,6 +459,7 @@ def test_eval_on_the_repository_question_set() -> None:
         assert re.search(rf"^\s*all {category}\s+\d+/\d+\s+\d+\.\d%$", done.stdout, re.MULTILINE)
 
 
+@pytest.mark.slow  # seconds of real work; the fast loop skips it
 @pytest.mark.parametrize(
     ("cases", "piece"),
     [
@@ -452,6 +475,7 @@ def test_eval_refuses_a_bad_question_set(
     assert_clean_failure(run("eval", str(_question_set(tmp_path, cases))), piece)
 
 
+@pytest.mark.slow  # seconds of real work; the fast loop skips it
 def test_eval_missing_question_set(tmp_path: Path) -> None:
     assert_clean_failure(run("eval", str(tmp_path / "nope.yaml")), "question set not found")
 
@@ -465,7 +489,9 @@ def _config(tmp_path: Path, text: str) -> Path:
     return path
 
 
-@pytest.mark.parametrize("command", [["ask", MEETING], ["chat"], ["check"], ["eval", "x.yaml"]])
+@pytest.mark.parametrize(
+    "command", fast_first([(["ask", MEETING],), (["chat"],), (["check"],), (["eval", "x.yaml"],)])
+)
 def test_missing_config(tmp_path: Path, command: list[str]) -> None:
     path = tmp_path / "nope.yaml"
     done = run(*command, "--config", str(path))
@@ -475,15 +501,17 @@ def test_missing_config(tmp_path: Path, command: list[str]) -> None:
 
 @pytest.mark.parametrize(
     ("text", "piece"),
-    [
-        ("knowledge: [unclosed\n", "YAML syntax error"),
-        ("knowledge:\n  facts: a\n   article: b\n", "YAML syntax error"),
-        ("knowlege:\n  facts: ../x.yaml\n", "unknown key knowlege"),
-        ("matching:\n  answer_treshold: 60\n", "unknown key matching.answer_treshold"),
-        ("matching:\n  answer_threshold: high\n", "matching.answer_threshold must be"),
-        ("telegram:\n  mode: carrier-pigeon\n", "telegram.mode must be"),
-        ("- just\n- a list\n", "top level must be dict"),
-    ],
+    fast_first(
+        [
+            ("knowledge: [unclosed\n", "YAML syntax error"),
+            ("knowledge:\n  facts: a\n   article: b\n", "YAML syntax error"),
+            ("knowlege:\n  facts: ../x.yaml\n", "unknown key knowlege"),
+            ("matching:\n  answer_treshold: 60\n", "unknown key matching.answer_treshold"),
+            ("matching:\n  answer_threshold: high\n", "matching.answer_threshold must be"),
+            ("telegram:\n  mode: carrier-pigeon\n", "telegram.mode must be"),
+            ("- just\n- a list\n", "top level must be dict"),
+        ]
+    ),
 )
 def test_bad_config(tmp_path: Path, text: str, piece: str) -> None:
     path = _config(tmp_path, text)
@@ -527,6 +555,7 @@ def test_no_command_is_a_usage_error() -> None:
 # --- paths in the config -------------------------------------------------------------------
 
 
+@pytest.mark.slow  # seconds of real work; the fast loop skips it
 def test_config_paths_resolve_against_the_config_folder(tmp_path: Path) -> None:
     """A relative --config (from the working folder), whose relative paths are from it."""
     (tmp_path / "conf").mkdir()

@@ -162,9 +162,7 @@ async def test_questions_in_flight_during_20_reloads_each_get_one_whole_version(
     request = YieldingRequest(seed=20_240_707)
     no_limits = AIORateLimiter(overall_max_rate=0, group_max_rate=0, max_retries=0)
     caplog.set_level(logging.WARNING)
-    async with open_harness(
-        settings, holder, request=request, rate_limiter=no_limits
-    ) as h:
+    async with open_harness(settings, holder, request=request, rate_limiter=no_limits) as h:
         asked: dict[int, str] = {}
         updates = []
         for n in range(QUESTIONS):

@@ -176,6 +176,7 @@ def test_the_env_example_names_only_documented_variables() -> None:
     assert "BOT_ADMINS" not in env_example()
 
 
+@pytest.mark.slow  # seconds of real work; the fast loop skips it
 def test_the_env_example_as_given_stops_the_bot_with_one_line() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "TELEGRAM_"))}
     env.update(env_example())

@@ -188,6 +188,7 @@ def run_once(tmp_path: Path, env: dict[str, str]) -> subprocess.CompletedProcess
     return run_bot("run", "--config", str(config), env=env, timeout=30)
 
 
+@pytest.mark.slow  # seconds of real work; the fast loop skips it
 def test_missing_token_is_one_line_and_a_failure(tmp_path: Path) -> None:
     result = run_once(tmp_path, bot_env(None, BOT_LOG_LEVEL="DEBUG"))
     assert result.returncode != 0
@@ -196,6 +197,7 @@ def test_missing_token_is_one_line_and_a_failure(tmp_path: Path) -> None:
     assert "TELEGRAM_BOT_TOKEN" in lines[0]
 
 
+@pytest.mark.slow  # seconds of real work; the fast loop skips it
 def test_rejected_token_is_one_line_and_a_failure(tmp_path: Path) -> None:
     wrong = "987654321:AAE-wrong-SECRET-token"
     with FakeBotApi(TOKEN) as api:
@@ -206,6 +208,7 @@ def test_rejected_token_is_one_line_and_a_failure(tmp_path: Path) -> None:
     assert "rejected" in lines[0] and "wrong-SECRET" not in lines[0]
 
 
+@pytest.mark.slow  # seconds of real work; the fast loop skips it
 @pytest.mark.parametrize("status", [400, 403])
 def test_get_me_refused_is_one_line_and_a_failure(tmp_path: Path, status: int) -> None:
     with FakeBotApi(TOKEN) as api:
@@ -230,6 +233,7 @@ def post_update(port: int, secret: str, update: dict[str, Any]) -> int:
         return int(exc.code)
 
 
+@pytest.mark.slow  # seconds of real work; the fast loop skips it
 def test_webhook_mode_checks_the_secret_and_answers(tmp_path: Path) -> None:
     secret = "s3cret-webhook-token"
     port = free_port()
@@ -277,6 +281,7 @@ def test_webhook_mode_checks_the_secret_and_answers(tmp_path: Path) -> None:
     assert " ERROR " not in log and " WARNING " not in log
 
 
+@pytest.mark.slow  # seconds of real work; the fast loop skips it
 def test_unreachable_api_is_one_line_and_a_failure(tmp_path: Path) -> None:
     env = bot_env(None, TELEGRAM_BOT_TOKEN=TOKEN)
     env["TELEGRAM_BASE_URL"] = f"http://127.0.0.1:{free_port()}/bot"  # nothing listens there

@@ -445,6 +445,7 @@ def test_get_updates_faults_lose_nothing_and_duplicate_nothing(run: Run) -> None
     assert waits[0] >= 0.5 and waits[1] >= 1.0 and waits[2] >= 2.0 and waits[3] >= 1.0
 
 
+@pytest.mark.slow  # seconds of real work; the fast loop skips it
 def test_sigterm_while_get_updates_keeps_failing(run: Run) -> None:
     api = run.api
     api.inject(Fault("status", "getUpdates", status=502, times=10_000))
@@ -460,6 +461,7 @@ def test_sigterm_while_get_updates_keeps_failing(run: Run) -> None:
     assert "exiting now" not in log  # stopped gracefully, the watchdog had nothing to do
 
 
+@pytest.mark.slow  # seconds of real work; the fast loop skips it
 def test_questions_left_with_telegram_are_answered_once_after_a_restart(run: Run) -> None:
     run.api.clear_faults()
     run.start()
@@ -489,6 +491,7 @@ def test_sigterm_during_a_flood_wait_ends_within_the_limit(run: Run) -> None:
     assert "repl(ies) from an earlier run to send" in run.bot.stderr()
 
 
+@pytest.mark.slow  # seconds of real work; the fast loop skips it
 def test_sigterm_while_get_updates_hangs(run: Run) -> None:
     api = run.api
     api.inject(Fault("delay", "getUpdates", seconds=30, times=10_000))
@@ -500,6 +503,7 @@ def test_sigterm_while_get_updates_hangs(run: Run) -> None:
     assert log.rstrip().endswith("bot stopped") and "exiting now" not in log
 
 
+@pytest.mark.slow  # seconds of real work; the fast loop skips it
 def test_no_question_was_answered_twice_and_the_token_was_never_logged(run: Run) -> None:
     delivered = [p["chat_id"] for p in run.api.delivered()]
     assert sorted(delivered) == sorted(run.asked)  # every question, once

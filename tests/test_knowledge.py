@@ -601,6 +601,7 @@ def _megabyte_of(pattern: str) -> str:
     return VALID + "unanswerable:\n" + "".join(items[:-1])
 
 
+@pytest.mark.slow  # a megabyte each, seconds of parsing; the fast loop skips it
 @pytest.mark.parametrize(
     "text",
     [

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
+from fakes.harness import holder_on
 
 from bot.knowledge import KnowledgeError
 from bot.reloading import KnowledgeHolder, ReloadFailure, ReloadSummary, diff
@@ -23,7 +24,7 @@ def holder(tmp_path: Path) -> KnowledgeHolder:
     shutil.copyfile(ROOT / "knowledge" / "facts.yaml", tmp_path / "facts.yaml")
     shutil.copyfile(ROOT / "knowledge" / "article.txt", tmp_path / "article.txt")
     shutil.copytree(ROOT / "knowledge" / "lexicon", tmp_path / "lexicon")
-    return KnowledgeHolder.load(tmp_path / "facts.yaml", tmp_path / "article.txt")
+    return holder_on(tmp_path / "facts.yaml", tmp_path / "article.txt")
 
 
 def edit(path: Path, change: Any) -> None:

@@ -18,6 +18,9 @@ import pytest
 from fakes.bot_api import FakeBotApi, Fault
 from fakes.bot_process import BotProcess, bot_env, free_port, write_config
 
+# Every test here runs a real bot process for seconds: the fast loop skips them.
+pytestmark = pytest.mark.slow
+
 TOKEN = "123456789:AAE-test-SECRET-token"
 SECRET = "s3cret-token_for-tests"
 QUESTION = "Who met whom?"
@@ -68,7 +71,6 @@ def test_a_malformed_update_is_skipped_and_polling_goes_on(api: FakeBotApi, tmp_
     assert f"malformed update {broken['update_id']} skipped" in bot.stderr()
 
 
-@pytest.mark.slow  # seconds of real work; the fast loop skips it
 def test_a_group_flooding_the_bot_does_not_hold_up_a_private_question(
     api: FakeBotApi, tmp_path: Path
 ) -> None:
@@ -172,7 +174,6 @@ def test_webhook_refuses_big_bodies_and_wrong_secrets_before_reading(
         bot.terminate()
 
 
-@pytest.mark.slow
 def test_webhook_sigterm_with_accepted_updates_loses_nothing(
     api: FakeBotApi, tmp_path: Path
 ) -> None:
@@ -213,7 +214,6 @@ def test_webhook_sigterm_with_accepted_updates_loses_nothing(
 # --- the outbox across stops -----------------------------------------------------------------
 
 
-@pytest.mark.slow
 def test_replies_failing_for_long_are_delivered_after_a_restart(
     api: FakeBotApi, tmp_path: Path
 ) -> None:
@@ -241,7 +241,6 @@ def test_replies_failing_for_long_are_delivered_after_a_restart(
     assert "repl(ies) from an earlier run to send" in again.stderr()
 
 
-@pytest.mark.slow
 def test_429s_and_5xx_in_a_row_are_retried_until_delivered(api: FakeBotApi, tmp_path: Path) -> None:
     for _ in range(4):
         api.inject(Fault("retry_after", "sendMessage", seconds=1, chat_id=6101))
@@ -258,7 +257,6 @@ def test_429s_and_5xx_in_a_row_are_retried_until_delivered(api: FakeBotApi, tmp_
     assert len(api.delivered(6101)) == 1 and len(api.delivered(6102)) == 1
 
 
-@pytest.mark.slow
 def test_a_send_cut_off_by_sigterm_is_resent_and_logged(api: FakeBotApi, tmp_path: Path) -> None:
     """Telegram delivers a send the bot gave up at SIGTERM (8 s): nothing can tell, so the
     restart sends it again -- and says so in the log."""

@@ -47,7 +47,6 @@ from bot.config import Settings
 from bot.knowledge import Fact
 from bot.matcher import Verdict
 from bot.ratelimit import RateLimiter
-from bot.reloading import KnowledgeHolder
 from bot.replies import (
     Engine,
     command_menu,
@@ -96,25 +95,11 @@ def make_settings(tmp_path: Path, **telegram: Any) -> Settings:
     )
 
 
-_ENGINES: dict[tuple[bytes, bytes], Engine] = {}
-
-
-def initial_holder(settings: Settings) -> KnowledgeHolder:
-    """A holder on the copied files; the (immutable) first engine is built once per content."""
-    key = (settings.facts.read_bytes(), settings.article.read_bytes())
-    if key not in _ENGINES:
-        _ENGINES.clear()
-        _ENGINES[key] = KnowledgeHolder.load(
-            settings.facts, settings.article, settings.matching
-        ).engine
-    return KnowledgeHolder(_ENGINES[key], settings.facts, settings.article, settings.matching)
-
-
 @asynccontextmanager
 async def open_harness(
     settings: Settings, limiter: RateLimiter | None = None
 ) -> AsyncIterator[Harness]:
-    async with shared.open_harness(settings, initial_holder(settings), limiter=limiter) as h:
+    async with shared.open_harness(settings, limiter=limiter) as h:
         yield h
 
 
@@ -804,9 +789,7 @@ def test_button_label_is_truncated_to_64_characters(harness: Harness) -> None:
 
 def test_file_url_follows_the_base_url() -> None:
     assert file_url_for("http://127.0.0.1:8081/bot") == "http://127.0.0.1:8081/file/bot"
-    assert (
-        file_url_for("https://api.example/bot{token}") == "https://api.example/file/bot{token}"
-    )
+    assert file_url_for("https://api.example/bot{token}") == "https://api.example/file/bot{token}"
 
 
 # ------------------------------------------------------------------------------------------
