@@ -19,8 +19,9 @@ from pathlib import Path
 from benchmarks.common import load_project
 from benchmarks.corpora import chatterbot, red_trivia
 from bot import safe_yaml
+from bot.conversation import respond
 from bot.evaluation import Case, Outcome
-from bot.replies import Engine, reply_to
+from bot.replies import Engine
 
 
 def _cases(path: Path) -> list[tuple[Case, str]]:
@@ -41,7 +42,7 @@ def _set_report(engines: dict[str, Engine], path: Path, wrong: bool) -> None:
     for label, engine in engines.items():
         table: dict[str, list[int]] = defaultdict(lambda: [0, 0])
         for case, kind in cases:
-            outcome = Outcome(case, reply_to(engine, case.question))
+            outcome = Outcome(case, respond(engine, case.question).reply)
             declined = case.category != "answerable"
             for key in dict.fromkeys(
                 (
@@ -79,7 +80,7 @@ def _corpora(engines: dict[str, Engine]) -> None:
     for name, messages in corpora.items():
         cells = []
         for engine in engines.values():
-            answered = sum(reply_to(engine, m).fact is not None for m in messages)
+            answered = sum(respond(engine, m).reply.fact is not None for m in messages)
             cells.append(f"{100 * answered / len(messages):.2f}% ({answered})")
         print(f"| {name} | {len(messages):,} | {' | '.join(cells)} |")
 

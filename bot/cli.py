@@ -1,4 +1,4 @@
-"""Command line: ``python -m bot {ask,chat,check,eval,explain,run}``."""
+"""Command line: ``python -m bot {ask,chat,converse,check,eval,explain,run}``."""
 
 from __future__ import annotations
 
@@ -6,11 +6,19 @@ import argparse
 import json
 import os
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
 from bot.config import DEFAULT_CONFIG, ConfigError, Settings, load_settings
+from bot.conversation import Context, Conversations, after_fact, respond
+from bot.dialogues import (
+    format_dialogue_report,
+    is_dialogue_set,
+    load_dialogues,
+    run_in_process,
+)
 from bot.evaluation import QuestionSetError, evaluate, format_report, load_cases
 from bot.knowledge import KnowledgeError, load_knowledge
 from bot.replies import (
@@ -18,7 +26,6 @@ from bot.replies import (
     Reply,
     help_card,
     render_plain,
-    reply_to,
     reply_to_fact,
     settle,
     source_card,
@@ -70,14 +77,14 @@ def cmd_ask(args: argparse.Namespace) -> int:
     engine = _engine(_settings(args))
     if args.question == ["-"]:
         for line in sys.stdin:
-            reply = reply_to(engine, line.rstrip("\r\n"))
+            reply = respond(engine, line.rstrip("\r\n")).reply
             if args.json:
                 _write(sys.stdout, json.dumps(to_json(reply), ensure_ascii=False))
             else:
                 _write(sys.stdout, render_plain(reply) + "\n")
         return 0
     question = " ".join(args.question)
-    reply = reply_to(engine, question)
+    reply = respond(engine, question).reply
     if args.json:
         _write(sys.stdout, json.dumps(to_json(reply), ensure_ascii=False))
     else:
@@ -85,9 +92,49 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+def _conversation_request(line: str) -> tuple[str | int, str, float | None]:
+    """``{"conversation": ID, "text": "...", "at": SECONDS?}``, or ValueError saying why not."""
+    try:
+        request = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not JSON ({exc.msg} at column {exc.colno})") from None
+    if not isinstance(request, dict):
+        raise ValueError("not a JSON object")
+    key, text, at = request.get("conversation"), request.get("text"), request.get("at")
+    if isinstance(key, bool) or not isinstance(key, (str, int)):
+        raise ValueError("'conversation' must be a string or an integer")
+    if not isinstance(text, str):
+        raise ValueError("'text' must be a string")
+    if at is not None and (isinstance(at, bool) or not isinstance(at, (int, float))):
+        raise ValueError("'at' must be a number of seconds")
+    return key, text, None if at is None else float(at)
+
+
+def cmd_converse(args: argparse.Namespace) -> int:
+    """Conversations as JSON lines: one request in, one reply out, context per conversation."""
+    settings = _settings(args)
+    engine = _engine(settings)
+    conversations = Conversations(settings.context_minutes * 60)
+    for number, line in enumerate(sys.stdin, 1):
+        try:
+            key, text, at = _conversation_request(line)
+        except ValueError as exc:
+            _write(sys.stdout, json.dumps({"error": f"line {number}: {exc}"}))
+            continue
+        # "at" lets a script (or a test) replay a conversation on its own clock.
+        now = time.monotonic() if at is None else at
+        turn = respond(engine, text, conversations.get(key, now), now, None, conversations.max_age)
+        conversations.put(key, turn.context)
+        out = {"conversation": key, **to_json(turn.reply)}
+        _write(sys.stdout, json.dumps(out, ensure_ascii=False))
+    return 0
+
+
 def cmd_chat(args: argparse.Namespace) -> int:
     """Interactive console conversation with exactly the bot's replies."""
-    engine = _engine(_settings(args))
+    settings = _settings(args)
+    engine = _engine(settings)
+    conversation: Context | None = None
     interactive = sys.stdin.isatty()
     if interactive:
         _write(sys.stdout, start_card(engine).plain())
@@ -124,8 +171,12 @@ def cmd_chat(args: argparse.Namespace) -> int:
         if text.isdecimal() and len(text) <= 3 and 1 <= int(text) <= len(offered):
             # A number picks one of the questions offered last, like tapping a button.
             reply = reply_to_fact(engine, offered[int(text) - 1], language)
+            if reply is not None and reply.fact is not None:
+                conversation = after_fact(conversation, reply.fact, language, time.monotonic())
         if reply is None:
-            reply = reply_to(engine, text, language)
+            now = time.monotonic()
+            turn = respond(engine, text, conversation, now, language, settings.context_minutes * 60)
+            reply, conversation = turn.reply, turn.context
         language = reply.language
         offered = tuple(f.id for f in reply.suggestions) or offered
         _write(sys.stdout, render_plain(reply) + "\n")
@@ -153,9 +204,14 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     """Run a question set and report accuracy per category and every wrong case."""
     engine = _engine(_settings(args))
+    path = Path(args.file)
+    ids = [f.id for f in engine.kb.facts]
     try:
-        cases = load_cases(Path(args.file), (f.id for f in engine.kb.facts))
-    except QuestionSetError as exc:
+        if is_dialogue_set(path):
+            print(format_dialogue_report(run_in_process(engine, load_dialogues(path, ids))))
+            return 0
+        cases = load_cases(path, ids)
+    except QuestionSetError as exc:  # a DialogueSetError too
         raise CliError(str(exc)) from None
     print(format_report(evaluate(engine, cases)))
     return 0
@@ -217,8 +273,18 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("file", nargs="?", help="knowledge file (default: the config's)")
     check.set_defaults(func=cmd_check)
     ev = sub.add_parser("eval", parents=[common], help="accuracy on a question set")
-    ev.add_argument("file", help="question set YAML (cases: q, expect, category)")
+    ev.add_argument(
+        "file", help="question set (cases: q, expect, category) or dialogue set (conversations:)"
+    )
     ev.set_defaults(func=cmd_eval)
+    converse = sub.add_parser(
+        "converse", parents=[common], help="conversations as JSON lines (context per id)"
+    )
+    converse.add_argument(
+        "--json", action="store_true", required=True, help="JSON lines in and out (required)"
+    )
+    converse.add_argument("input", choices=["-"], help="- : read requests from stdin")
+    converse.set_defaults(func=cmd_converse)
     explain = sub.add_parser(
         "explain", parents=[common], help="why a question is answered or declined"
     )

@@ -71,6 +71,8 @@ class Settings:
     log_level: str = "INFO"
     unanswered_file: Path | None = None
     config_path: Path | None = None
+    context_minutes: float = 10.0
+    """How long a conversation's last question and answer serve follow-ups."""
 
 
 def _expect(value: object, kind: type | tuple[type, ...], key: str) -> Any:
@@ -283,11 +285,10 @@ def load_settings(
                 _expect(node, dict, ".".join(parents))
             node[last] = value
         _expect(data, dict, "the config's top level")
-        unknown = sorted(set(data) - {"knowledge", "matching", "telegram", "logging"})
+        sections = ("knowledge", "matching", "conversation", "telegram", "logging")
+        unknown = sorted(set(data) - set(sections))
         if unknown:
-            raise ConfigError(
-                f"unknown key {unknown[0]} (known: knowledge, matching, telegram, logging)"
-            )
+            raise ConfigError(f"unknown key {unknown[0]} (known: {', '.join(sections)})")
         base = path.parent
         knowledge = _section(data, "knowledge", {"facts", "article"})
         facts = _expect(knowledge.get("facts", "../knowledge/facts.yaml"), str, "knowledge.facts")
@@ -313,6 +314,14 @@ def load_settings(
             ),
             env,
         )
+        conversation = _section(data, "conversation", {"context_minutes"})
+        minutes = _expect(
+            conversation.get("context_minutes", 10), (int, float), "conversation.context_minutes"
+        )
+        if not 0 <= minutes <= 24 * 60:
+            raise ConfigError(
+                f"conversation.context_minutes must be from 0 to 1440, not {minutes!r}"
+            )
         logging_raw = _section(data, "logging", {"level", "unanswered_file"})
         level = str(env.get("BOT_LOG_LEVEL") or logging_raw.get("level", "INFO")).upper()
         if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
@@ -330,4 +339,5 @@ def load_settings(
         log_level=level,
         unanswered_file=(base / unanswered).resolve() if unanswered else None,
         config_path=path.resolve(),
+        context_minutes=float(minutes),
     )

@@ -28,6 +28,7 @@ from bot.decision import NAMES, Rule, RuleError, read_rule
 from bot.knowledge import Fact, KnowledgeBase, KnowledgeError, Problem
 from bot.matcher import Index, Match, MatchSettings, Verdict
 from bot.meaning import E5Embedder, Meaning, TextSpace, Vectors, cut
+from bot.normalise import normalise
 
 CANDIDATES = 3
 """The lexical and the meaning model's best this many facts are candidates."""
@@ -48,7 +49,7 @@ MAX_SEGMENTS = 4
 """At most this many parts of one message are judged (each costs the model one vector)."""
 """Each question of a joined message needs this many words to be judged on its own."""
 # "and"/"ve"/"və"/"и" followed by a question word starts a second question.
-_JOINED = re.compile(
+JOINED = re.compile(
     r"[,?]?\s+(?:and|also|plus|ve|və|hem|и|а)\s+(?=(?:what|who|whom|which|when|where|why|how|"
     r"is|are|was|were|did|does|do|has|have|can|ne|kim|hangi|nasıl|nasil|neden|kaç|nə|hansı|"
     r"neçə|necə|niyə|harada|что|кто|какой|какая|какое|какие|какую|каком|каких|когда|где|"
@@ -125,10 +126,41 @@ def _segments(question: str) -> list[str]:
             out.append((asking or parts)[-1])
         out.extend(p for p in parts if p.endswith("?") and len(p.split()) >= MIN_CLAUSE_WORDS)
     for part in list(out):
-        clauses = [c.strip(" ,") for c in _JOINED.split(part)]
+        clauses = [c.strip(" ,") for c in JOINED.split(part)]
         if len(clauses) > 1 and all(len(c.split()) >= MIN_CLAUSE_WORDS for c in clauses):
             out.extend(clauses)
     return list(dict.fromkeys(s for s in out if s))[:MAX_SEGMENTS]
+
+
+def _relations(kb: KnowledgeBase, space: _Space | None) -> dict[str, tuple[str, ...]]:
+    """Each fact's others, nearest first: those proved by the same sentence, then by the
+    meaning of what they state (without a meaning model: the article's order)."""
+    facts = kb.facts
+    if space is not None:
+        rows = space.space.matrix[space.statements]
+        ends = [*space.statement_starts[1:].tolist(), len(rows)]
+        centres = np.stack(
+            [
+                rows[a:b].mean(axis=0)
+                for a, b in zip(space.statement_starts.tolist(), ends, strict=True)
+            ]
+        )
+        centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+        near = centres @ centres.T
+    else:  # the words the facts state in common (Jaccard), ties in the article's order
+        words = [
+            {t for text in (f.answer, f.quote) for t in normalise(text)} - kb.stopwords
+            for f in facts
+        ]
+        near = np.array(
+            [[len(a & b) / (len(a | b) or 1) for b in words] for a in words], dtype=np.float64
+        )
+    out = {}
+    for i, fact in enumerate(facts):
+        others = [j for j in range(len(facts)) if j != i]
+        others.sort(key=lambda j: (facts[j].quote != fact.quote, -float(near[i, j]), abs(i - j)))
+        out[fact.id] = tuple(facts[j].id for j in others)
+    return out
 
 
 def _build_space(kb: KnowledgeBase, meaning: Meaning) -> _Space:
@@ -192,6 +224,7 @@ class Engine:
     rule: Rule | None = None
     meaning: Meaning | None = None
     _space: _Space | None = field(default=None, repr=False)
+    _related: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def build(
@@ -220,7 +253,11 @@ class Engine:
                 else None
             )
         space = _build_space(kb, meaning) if meaning is not None and kb.facts else None
-        return cls(kb, Index(kb, settings), rule, meaning, space)
+        return cls(kb, Index(kb, settings), rule, meaning, space, _relations(kb, space))
+
+    def related(self, fact_id: str) -> tuple[Fact, ...]:
+        """The other facts, nearest to ``fact_id`` first ("tell me more")."""
+        return tuple(f for i in self._related.get(fact_id, ()) if (f := self.kb.fact(i)))
 
     # --- evidence -------------------------------------------------------------------------
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 from bot import safe_yaml
+from bot.conversation import respond
 from bot.matcher import Verdict
-from bot.replies import Engine, Reply, reply_to
+from bot.replies import Engine, Reply
 
 CATEGORIES = ("answerable", "near_miss", "off_topic", "chit_chat")
 
@@ -38,9 +40,11 @@ class Outcome:
 
     @property
     def right(self) -> bool:
-        """Answerable: one of the expected facts; chit-chat: small talk; others: no fact."""
+        """Answerable: expected facts only (each part of a message of several questions);
+        chit-chat: small talk; others: no fact."""
         if self.case.category == "answerable":
-            return self.reply.fact is not None and self.reply.fact.id in self.case.expect
+            given = [p.fact.id for p in self.reply.shown_parts() if p.fact is not None]
+            return bool(given) and all(g in self.case.expect for g in given)
         if self.case.category == "chit_chat":
             return self.reply.verdict is Verdict.SMALLTALK
         return self.reply.fact is None
@@ -72,19 +76,24 @@ class Report:
         return sorted(found, key=lambda lang: (lang != "en", lang))
 
 
-def load_cases(path: Path, known_ids: Iterable[str] | None = None) -> list[Case]:
-    """Read a question set: ``cases: [{q, expect, category, lang?}]``."""
+def read_set(path: Path, key: str, what: str) -> list[Any]:
+    """The top-level ``key:`` list of an evaluation file; QuestionSetError saying why not."""
     try:
         data = safe_yaml.load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise QuestionSetError(f"{path}: question set not found") from None
+        raise QuestionSetError(f"{path}: {what} not found") from None
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise QuestionSetError(f"{path}: cannot read question set: {exc}") from None
-    if not isinstance(data, dict) or not isinstance(data.get("cases"), list):
-        raise QuestionSetError(f"{path}: expected a top-level 'cases:' list")
+        raise QuestionSetError(f"{path}: cannot read {what}: {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get(key), list):
+        raise QuestionSetError(f"{path}: expected a top-level '{key}:' list")
+    return list(data[key])
+
+
+def load_cases(path: Path, known_ids: Iterable[str] | None = None) -> list[Case]:
+    """Read a question set: ``cases: [{q, expect, category, lang?}]``."""
     ids = set(known_ids) if known_ids is not None else None
     cases: list[Case] = []
-    for number, raw in enumerate(data["cases"], 1):
+    for number, raw in enumerate(read_set(path, "cases", "question set"), 1):
         where = f"{path}: case #{number}"
         if not isinstance(raw, dict) or not isinstance(raw.get("q"), str):
             raise QuestionSetError(f"{where}: needs a string 'q'")
@@ -112,10 +121,10 @@ def load_cases(path: Path, known_ids: Iterable[str] | None = None) -> list[Case]
 
 
 def evaluate(engine: Engine, cases: Iterable[Case]) -> Report:
-    """Answer every case and collect the outcomes."""
+    """Answer every case, each as the first message of a conversation, as a user gets it."""
     report = Report()
     for case in cases:
-        report.outcomes.append(Outcome(case, reply_to(engine, case.question)))
+        report.outcomes.append(Outcome(case, respond(engine, case.question).reply))
     return report
 
 

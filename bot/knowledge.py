@@ -53,8 +53,11 @@ _TOP_LEVEL = {
     "chit_chat": False,
     "unanswerable": False,
     "examples": False,
+    "people": False,
     "facts": True,
 }
+PRONOUN_GROUPS = ("he", "she")
+"""What ``people:`` may say a person is referred to by (:mod:`bot.conversation`)."""
 _LEXICON_TOP_LEVEL = {
     "version": False,
     "language": True,
@@ -158,6 +161,8 @@ class KnowledgeBase:
     path: str = "<memory>"
     digest: str = ""
     lexicon_paths: tuple[str, ...] = ()
+    people: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    """Person named in the article -> the pronoun group ("he", "she") that refers to them."""
 
     def fact(self, fact_id: str) -> Fact | None:
         """The fact with this id, or ``None``."""
@@ -680,6 +685,7 @@ def parse_knowledge(
         for example in examples:
             if facts and example not in ids:
                 v.add(f"examples: {example!r} is not a fact id", at)
+    people = _parse_people(v, data.get("people"), _line_of(root, "people"))
     problems = [p for validator, _, _ in sections for p in validator.listed()]
     if problems:
         raise KnowledgeError(problems)
@@ -696,7 +702,30 @@ def parse_knowledge(
         examples=examples,
         path=name,
         digest=digest,
+        people=MappingProxyType(people),
     )
+
+
+def _parse_people(v: _Validator, value: object, line: int) -> dict[str, str]:
+    """``people: {Name: he|she}``; each name must be whole words of the article."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        v.add(f"'people' must be a mapping of name: he or she, not {_type_name(value)}", line)
+        return {}
+    out: dict[str, str] = {}
+    for name, group in value.items():
+        if not isinstance(name, str) or not name.strip():
+            v.add(f"people: a name must be text, not {shown(name)}", line)
+            continue
+        if group not in PRONOUN_GROUPS:
+            v.add(f"people: {name!r} must be 'he' or 'she', not {shown(group)}", line)
+            continue
+        if not _occurs(_squash(name), v.article_squashed)[1]:
+            v.add(f"people: {name!r} is not a name in the article (whole words)", line)
+            continue
+        out[_squash(name)] = str(group)
+    return out
 
 
 def load_knowledge(facts_path: Path, article_path: Path) -> KnowledgeBase:

@@ -345,6 +345,11 @@ class Index:
         kept = [t for t in tokens if t not in self.stopwords]
         return kept or tokens
 
+    def knows(self, token: str) -> bool:
+        """Whether ``token`` (normalised) is a word of the knowledge base, or a misspelling
+        of one (a number only exactly)."""
+        return token in self.vocab_ids or bool(self._word_matches(token))
+
     def _word_matches(self, token: str) -> list[tuple[int, float]]:
         exact = self.vocab_ids.get(token)
         if is_number(token) or len(token) < 4:

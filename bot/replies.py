@@ -56,11 +56,18 @@ class Reply:
     kb: KnowledgeBase
     language: str = "en"
     why: Why | None = None
+    parts: tuple[Reply, ...] = ()
+    """For a message of several questions: each one's reply, in order (``fact`` is then the
+    first answered part's)."""
 
     @property
     def answered(self) -> bool:
         """True when a fact is given (confidently or not)."""
         return self.fact is not None
+
+    def shown_parts(self) -> tuple[Reply, ...]:
+        """The replies a rendering shows one after another: the parts, or this reply."""
+        return self.parts or (self,)
 
 
 def reply_to(engine: Engine, question: str, language_hint: str | None = None) -> Reply:
@@ -151,8 +158,23 @@ def _source_line(reply: Reply) -> str:
     return texts.text("SOURCE_LINE", reply.language).format(outlet=source.outlet, date=source.date)
 
 
+def _not_covered(part: Reply, language: str) -> str:
+    asked = part.question.strip().rstrip("?!.;: ")
+    return texts.text("PART_NOT_COVERED", language).format(part=asked)
+
+
 def render_plain(reply: Reply) -> str:
     """The reply as the console chat prints it."""
+    if reply.parts:
+        lines = []
+        for part in reply.parts:
+            if part.fact is None:
+                lines.append(_not_covered(part, reply.language))
+                continue
+            lines.append(_lead(part))
+            lines.append(f'  "{" ".join(part.fact.quote.split())}"')
+        lines.append(f"  -- {_source_line(reply)}")
+        return "\n".join(lines)
     lines = [_lead(reply)]
     if reply.fact is not None:
         lines.append(f'  "{" ".join(reply.fact.quote.split())}"')
@@ -172,6 +194,18 @@ def render_html(reply: Reply) -> str:
     Everything is escaped, and each part has a budget, so the message is valid Telegram HTML
     within :data:`TELEGRAM_MAX_CHARS` whatever the knowledge file says.
     """
+    if reply.parts:
+        share = len(reply.parts)
+        out = []
+        for part in reply.parts:
+            if part.fact is None:
+                out.append(escape_within(_not_covered(part, reply.language), _LEAD_BUDGET // share))
+                continue
+            out.append(escape_within(_lead(part), _LEAD_BUDGET // share))
+            quote = escape_within(" ".join(part.fact.quote.split()), _QUOTE_BUDGET // share)
+            out.append(f"<blockquote>{quote}</blockquote>")
+        out.append(f"<i>{escape_within(_source_line(reply), _SOURCE_BUDGET)}</i>")
+        return "\n".join(out)
     parts = [escape_within(_lead(reply), _LEAD_BUDGET)]
     if reply.fact is not None:
         quote = escape_within(" ".join(reply.fact.quote.split()), _QUOTE_BUDGET)
@@ -184,13 +218,15 @@ def render_html(reply: Reply) -> str:
 
 
 def to_json(reply: Reply) -> dict[str, Any]:
-    """The ``ask --json`` contract."""
-    return {
+    """The ``ask --json`` contract; a message of several questions adds ``parts``, and its
+    ``answer`` and ``quote`` are the answered parts' joined by newlines."""
+    given = [p for p in reply.shown_parts() if p.fact is not None]
+    out = {
         "question": reply.question,
         "answered": reply.answered,
         "fact_id": reply.fact.id if reply.fact else None,
-        "answer": reply.fact.answer_in(reply.language) if reply.fact else None,
-        "quote": reply.fact.quote if reply.fact else None,
+        "answer": "\n".join(p.fact.answer_in(reply.language) for p in given if p.fact) or None,
+        "quote": "\n".join(p.fact.quote for p in given if p.fact) or None,
         "score": max(0.0, min(100.0, reply.score)),
         "margin": reply.margin,
         "suggestions": [suggestion_label(f, reply.language) for f in reply.suggestions],
@@ -198,6 +234,18 @@ def to_json(reply: Reply) -> dict[str, Any]:
         "language": reply.language,
         "why": why_json(reply.why),
     }
+    if reply.parts:
+        out["parts"] = [
+            {
+                "question": p.question,
+                "answered": p.fact is not None,
+                "fact_id": p.fact.id if p.fact else None,
+                "answer": p.fact.answer_in(reply.language) if p.fact else None,
+                "quote": p.fact.quote if p.fact else None,
+            }
+            for p in reply.parts
+        ]
+    return out
 
 
 def why_json(why: Why | None) -> dict[str, Any]:

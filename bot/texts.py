@@ -43,6 +43,7 @@ HELP_GROUPS = (
     "In groups, mention me or reply to my message. In any chat, type my @username "
     "followed by a question (inline mode)."
 )
+PART_NOT_COVERED = "The article doesn't say: “{part}”"
 TOPICS_TITLE = "I can answer {facts} questions, for example:"
 SOURCE_TITLE = "The article"
 SOURCE_FIELDS = "Title|Outlet|Author|Date|Link"

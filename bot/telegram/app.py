@@ -28,6 +28,7 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 
 from bot.config import Settings
+from bot.conversation import Conversations
 from bot.knowledge import KnowledgeError
 from bot.logsetup import RedactingFilter, configure_logging
 from bot.outbox import Outbox
@@ -199,6 +200,7 @@ def build_application(
         delivery=delivery,
         flood=FloodControl(per_user, per_group),
         lifecycle=lifecycle,
+        conversations=Conversations(settings.context_minutes * 60),
     )
     add_handlers(application, admins)
     return application

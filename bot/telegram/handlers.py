@@ -24,6 +24,7 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot import texts
+from bot.conversation import after_fact, respond
 from bot.knowledge import Fact
 from bot.language import choose_language
 from bot.logsetup import RedactingFilter
@@ -160,6 +161,15 @@ def flood_limited(callback: Handler) -> Handler:
     return limited
 
 
+def _conversation_of(update: Update) -> tuple[int, int | None]:
+    """A private chat is one conversation; in a group, each member has their own."""
+    chat = update.effective_chat
+    user = update.effective_user
+    chat_id = chat.id if chat is not None else 0
+    private = chat is not None and chat.type == ChatType.PRIVATE
+    return chat_id, None if private or user is None else user.id
+
+
 async def _answer(update: Update, context: ContextTypes.DEFAULT_TYPE, question: str) -> None:
     message = update.message
     if message is None:
@@ -169,7 +179,14 @@ async def _answer(update: Update, context: ContextTypes.DEFAULT_TYPE, question: 
     if not question.strip():
         _send_card(update, context, message, start_card(engine, _ui_language(update)))
         return
-    reply = reply_to(engine, question, _language_hint(update))
+    state = _state(context)
+    key, now = _conversation_of(update), time.monotonic()
+    previous = state.conversations.get(key, now)
+    turn = respond(
+        engine, question, previous, now, _language_hint(update), state.conversations.max_age
+    )
+    state.conversations.put(key, turn.context)
+    reply = turn.reply
     _send(update, context, message, render_html(reply), keyboard(reply.suggestions, reply.language))
     log_question(update, reply, started)
     await record_unanswered(_state(context).settings, update, reply)
@@ -216,7 +233,12 @@ async def suggestion_tapped(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     chat_message = query.message
     if chat_message is None:  # a button on an inline-mode message: nowhere to send to
         return
-    language = _ui_language(update)
+    state = _state(context)
+    key, now = _conversation_of(update), time.monotonic()
+    previous = state.conversations.get(key, now)
+    # The button carries no language: the conversation's (a Russian question's buttons
+    # answer in Russian whatever the client's language), else the client's.
+    language = previous.language if previous is not None else _ui_language(update)
     if fact is None:
         text = html.escape(texts.text("FACT_GONE", language), quote=False)
         markup = keyboard(engine.kb.example_facts, language)
@@ -226,6 +248,7 @@ async def suggestion_tapped(update: Update, context: ContextTypes.DEFAULT_TYPE) 
         if reply is None:  # pragma: no cover - fact_for_callback found it in this engine
             return
         text, markup = render_html(reply), keyboard(reply.suggestions, language)
+        state.conversations.put(key, after_fact(previous, fact, language, now))
         log_question(update, reply, started, via="button")
     if isinstance(chat_message, Message):
         _send(update, context, chat_message, text, markup, quote=False)

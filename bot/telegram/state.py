@@ -9,6 +9,7 @@ from typing import Final
 from telegram.ext import filters
 
 from bot.config import Settings
+from bot.conversation import Conversations
 from bot.ratelimit import FloodControl, RateLimiter
 from bot.reloading import KnowledgeHolder
 from bot.telegram.delivery import Delivery
@@ -35,3 +36,5 @@ class BotState:
     lifecycle: Lifecycle = field(default_factory=Lifecycle)
     seen: SeenUpdates = field(default_factory=SeenUpdates)
     error_reports: RateLimiter = field(default_factory=lambda: RateLimiter(*ADMIN_REPORTS))
+    conversations: Conversations = field(default_factory=Conversations)
+    """Each conversation's last question and answer (follow-ups lean on them)."""
