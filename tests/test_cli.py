@@ -598,3 +598,43 @@ def test_run_flags_override_the_config() -> None:
     assert result.returncode == 1
     assert "webhook mode needs telegram.webhook.url" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+# --- converse ------------------------------------------------------------------------------
+
+
+def test_converse_keeps_context_per_conversation_and_survives_bad_lines() -> None:
+    lines = [
+        {"conversation": "a", "text": "How much was the trade turnover in 2021?", "at": 0},
+        {"conversation": 7, "text": "Who is Derya Yanik?", "at": 0},
+        "not json",
+        {"conversation": "a", "text": "and in 2023?", "at": 30},
+        {"conversation": 7, "text": "what did she stress?", "at": 30},
+        {"conversation": "a", "text": 5},
+        {"conversation": "b", "text": "and in 2023?", "at": 30},
+        {"conversation": 7, "text": "what did she stress?", "at": 100_000},
+    ]
+    stdin = "\n".join(x if isinstance(x, str) else json.dumps(x) for x in lines) + "\n"
+    done = run("converse", "--json", "-", stdin=stdin)
+    assert done.returncode == 0, done.stderr
+    out = [json.loads(line) for line in done.stdout.splitlines()]
+    assert len(out) == len(lines)  # one line per input line, errors included
+    assert out[2] == {"error": "line 3: not JSON (Expecting value at column 1)"}
+    assert out[5] == {"error": "line 6: 'text' must be a string"}
+    assert [o.get("conversation") for o in out[:2]] == ["a", 7]
+    assert out[3]["fact_id"] == "trade_target_2023"  # "and in 2023?" after the 2021 figure
+    assert out[4]["fact_id"] in ("yanik_children", "yanik_family_support")
+    # Another conversation has no context; a stale one has lost it.
+    assert out[6]["conversation"] == "b"
+    assert out[7]["fact_id"] not in ("yanik_children", "yanik_family_support")
+
+
+def test_converse_gives_each_part_of_a_message() -> None:
+    stdin = json.dumps(
+        {"conversation": 1, "text": "How much was trade in 2021 and what is the target for 2023?"}
+    )
+    done = run("converse", "--json", "-", stdin=stdin + "\n")
+    (reply,) = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [p["fact_id"] for p in reply["parts"]] == ["trade_turnover_2021", "trade_target_2023"]
+    assert reply["answered"] is True
+    assert reply["quote"] == "\n".join(p["quote"] for p in reply["parts"])
