@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 import time
@@ -123,7 +124,14 @@ def cmd_converse(args: argparse.Namespace) -> int:
             continue
         # "at" lets a script (or a test) replay a conversation on its own clock.
         now = time.monotonic() if at is None else at
-        turn = respond(engine, text, conversations.get(key, now), now, None, conversations.max_age)
+        try:
+            turn = respond(
+                engine, text, conversations.get(key, now), now, None, conversations.max_age
+            )
+        except Exception:  # one line's failure must not cost the lines after it
+            logging.getLogger(__name__).exception("converse: line %d failed", number)
+            _write(sys.stdout, json.dumps({"error": f"line {number}: internal error (logged)"}))
+            continue
         conversations.put(key, turn.context)
         out = {"conversation": key, **to_json(turn.reply)}
         _write(sys.stdout, json.dumps(out, ensure_ascii=False))

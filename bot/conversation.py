@@ -24,7 +24,7 @@ import re
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 
-from bot.engine import JOINED, Engine, Why
+from bot.engine import JOINED, QUESTION_WORDS, Engine, Why
 from bot.knowledge import Fact
 from bot.language import detect_language
 from bot.matcher import Verdict
@@ -129,6 +129,22 @@ _MORE = tuple(
     )
 )
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
+# "who wrote it, where was it published and when": a comma before a question word.
+_LISTED = re.compile(rf",\s*(?=(?:{QUESTION_WORDS})\b)", re.IGNORECASE)
+_ASKING = re.compile(rf"^(?:{QUESTION_WORDS})$", re.IGNORECASE)
+# "what else did he brief on?", "any others?", "başka ne?", "что ещё?": more of the same.
+_COMPARE = _folded(
+    "bigger smaller larger higher lower difference gap compare comparison compared vs versus "
+    "than far grow growth triple double percent both fark karşılaştır kıyasla müqayisə "
+    "fərq разница сравни сравнить больше меньше раз"
+)
+# The sides of a comparison: "2021 trade or the 2023 goal", "Turkiye than the UK".
+_SIDES = re.compile(r"\s+(?:or|vs\.?|versus|than|and|veya|yoxsa|или|чем)\s+|,\s*", re.I)
+COMPARE_FLOOR = 0.1
+"""A fact compared must have at least this probability for the message (the rule's)..."""
+COMPARE_LEXICAL_FLOOR = 10.0
+"""... or at least this lexical score (0-100)."""
+_ELSE = _folded("else other others another besides başka başqa ещё еще другие другое кроме")
 _SENTENCE = re.compile(r"[^.!?;\n]+[.!?;\n]*")
 
 
@@ -164,7 +180,8 @@ def questions_of(text: str) -> list[str]:
         asking = [text.strip()]
     out: list[str] = []
     for sentence in asking:
-        out.extend(c.strip(" ,") for c in JOINED.split(sentence) if _WORD.search(c))
+        for clause in JOINED.split(sentence):
+            out.extend(c.strip(" ,") for c in _LISTED.split(clause) if _WORD.search(c))
     return out[:MAX_PARTS] if len(out) > 1 else [text]
 
 
@@ -300,12 +317,19 @@ def _answer_part(
     """The reply to one question, and the question as it stands alone."""
     language_hint = context.language if context is not None else hint
     alone = reply_to(engine, part, language_hint)
-    if context is None:
-        return alone, part
+    if context is None or not context.facts:
+        compared = _compared(engine, part, None, alone.language)
+        return (compared, part) if compared is not None else (alone, part)
     language = detect_language(part) or context.language
     if asks_for_more(part):
         more = _more(engine, context, part, language)
         return (more, more.fact.questions[0]) if more is not None and more.fact else (alone, part)
+    compared = _compared(engine, part, context, language)
+    if compared is not None:
+        return compared, part
+    other = _else(engine, part, context, language)
+    if other is not None and other.fact is not None:
+        return other, other.fact.questions[0]
     if not _leans_on_context(part) and len(_words(part)) > FOLLOW_UP_WORDS:
         return alone, part
     if alone.verdict is Verdict.ANSWER and not _leans_on_context(part):
@@ -327,10 +351,67 @@ def _answer_part(
         # phrasing is what the next follow-up should lean on.
         standalone = resolved.fact.questions[0] if merged else rewrite
         return replace(resolved, question=part, language=language), standalone
-    if len(_words(part)) <= 2 and alone.fact is not None:
-        # A fragment ("when?", "why?") means nothing alone; what it meant is not answered.
+    if alone.fact is not None and (_bare(engine, part) or alone.verdict is Verdict.UNCERTAIN):
+        # A fragment ("when?", "why?") means nothing alone, and a guess at a question whose
+        # "she" or "that" could not be resolved is a guess at something else: what it meant
+        # is not answered.
         return _declined(engine, part, context, language), part
     return alone, part
+
+
+def _bare(engine: Engine, text: str) -> bool:
+    """Only question words and stopwords: "when?", "and why?" (not "date?")."""
+    words = engine.index.tokens(_strip_connector(text))
+    return all(w in engine.index.stopwords or _ASKING.match(w) for w in words)
+
+
+def _compared(engine: Engine, part: str, context: Context | None, language: str) -> Reply | None:
+    """For "how much bigger is the 2023 goal than 2021 trade?": the two facts compared, each
+    with its quote. Either each side of the comparison names a fact on its own, or the
+    message leans on the last answer ("how far are they from that goal?") and the engine
+    finds the fact nearest to it among the message's candidates."""
+    if not any(w in _COMPARE for w in _words(part)):
+        return None
+    sides = [s for s in _SIDES.split(part) if _WORD.search(s)]
+    ids: list[str] = []
+    for side in sides if len(sides) > 1 else ():
+        side_reply = reply_to(engine, side, language)
+        if side_reply.fact is not None and side_reply.fact.id not in ids:
+            ids.append(side_reply.fact.id)
+    if len(ids) < 2 and context is not None and context.facts and _leans_on_context(part):
+        question = _with_people(engine, part, context) or part
+        match = engine.match(question)
+        candidates = match.why.candidates if match.why is not None else ()
+        ranked = {c.fact.id for c in candidates if c.probability >= COMPARE_FLOOR}
+        # Two numbers that no one fact holds both of keep the lexical score below the point
+        # where the meaning model is consulted; the lexical ranking still knows the facts.
+        ranked |= {f.id for f, score in match.ranking if score >= COMPARE_LEXICAL_FLOOR}
+        near = [f.id for f in engine.related(context.facts[0]) if f.id in ranked]
+        ids = [context.facts[0], *near[:1]]
+    chosen = [f for f in (engine.kb.fact(i) for i in ids[:2]) if f is not None]
+    if len(chosen) < 2:
+        return None
+    return combine(part, [_fact_reply(engine, f, part, language) for f in chosen])
+
+
+def _else(engine: Engine, part: str, context: Context, language: str) -> Reply | None:
+    """For "what else did he brief on?": the engine's best fact for the question (its
+    pronouns resolved, "else" dropped) that the conversation has not been given; for a bare
+    "any others?", the nearest such fact."""
+    words = _words(part)
+    if not any(w in _ELSE for w in words):
+        return None
+    question = " ".join(w for w in _WORD.findall(part) if fold(w) not in _ELSE)
+    question = _with_people(engine, question, context) or question
+    if _bare(engine, question):
+        return _more(engine, context, part, language)
+    match = engine.match(question)
+    ranked = [c.fact for c in match.why.candidates] if match.why and match.why.candidates else []
+    ranked += [f for f, _ in match.ranking]
+    for fact in ranked:
+        if fact.id not in context.given:
+            return _fact_reply(engine, fact, part, language)
+    return None
 
 
 def _declined(engine: Engine, question: str, context: Context, language: str) -> Reply:
@@ -368,8 +449,12 @@ def respond(
         if reply.fact is not None:
             given = (context.given if context is not None else frozenset()) | {reply.fact.id}
             context = Context(standalone, (reply.fact.id,), given, reply.language, now)
-        elif context is not None and len(parts) > 1:
-            context = replace(context, at=now)
+        elif context is None:
+            # Nothing to lean on yet, but the language: the buttons of a Russian question
+            # answer in Russian.
+            context = Context(part, (), frozenset(), reply.language, now)
+        else:  # a decline leaves the last answer to lean on
+            context = replace(context, language=reply.language, at=now)
     if len(replies) == 1:
         return Turn(replies[0], context)
     return Turn(combine(text, replies), context)

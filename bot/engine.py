@@ -49,12 +49,15 @@ MAX_SEGMENTS = 4
 """At most this many parts of one message are judged (each costs the model one vector)."""
 """Each question of a joined message needs this many words to be judged on its own."""
 # "and"/"ve"/"və"/"и" followed by a question word starts a second question.
-JOINED = re.compile(
-    r"[,?]?\s+(?:and|also|plus|ve|və|hem|и|а)\s+(?=(?:what|who|whom|which|when|where|why|how|"
+QUESTION_WORDS = (
+    r"what|who|whom|which|when|where|why|how|"
     r"is|are|was|were|did|does|do|has|have|can|ne|kim|hangi|nasıl|nasil|neden|kaç|nə|hansı|"
     r"neçə|necə|niyə|harada|что|кто|какой|какая|какое|какие|какую|каком|каких|когда|где|"
-    r"сколько|как|почему|зачем)\b)",
-    re.IGNORECASE,
+    r"сколько|как|почему|зачем"
+)
+"""Words that begin a question (a regular-expression alternation)."""
+JOINED = re.compile(
+    rf"[,?]?\s+(?:and|also|plus|ve|və|hem|и|а)\s+(?=(?:{QUESTION_WORDS})\b)", re.IGNORECASE
 )
 
 _E5 = E5Embedder()  # one model per process: it is read-only once loaded
