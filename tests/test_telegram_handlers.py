@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import html
 import importlib.util
 import json
 import logging
@@ -862,3 +863,51 @@ async def test_the_client_language_is_the_hint_for_the_reply(
     assert await harness.send(start) == [
         expected_message(USER, card.html(), card.suggestions, language="ru")
     ]
+
+
+# ------------------------------------------------------------------------------------------
+# Conversations
+
+
+def _sent_text(calls: list[tuple[str, dict[str, Any]]]) -> str:
+    return "\n".join(str(p["text"]) for m, p in calls if m == "sendMessage")
+
+
+async def test_a_follow_up_in_a_private_chat_uses_the_previous_question(harness: Harness) -> None:
+    stressed = harness.engine.kb.fact("yanik_children")
+    assert stressed is not None
+    await harness.ask("Who is Derya Yanik?")
+    follow_up = _sent_text(await harness.ask("what did she stress?"))
+    assert html.escape(stressed.answer, quote=False) in follow_up
+
+
+async def test_in_a_group_each_member_has_their_own_conversation(harness: Harness) -> None:
+    stressed = harness.engine.kb.fact("yanik_children")
+    assert stressed is not None
+    answer = html.escape(stressed.answer, quote=False)
+    mention = f"@{BOT_USERNAME}"
+    await harness.ask(f"{mention} Who is Derya Yanik?", chat_id=GROUP, from_id=USER)
+    other = _sent_text(
+        await harness.ask(f"{mention} what did she stress?", chat_id=GROUP, from_id=OTHER)
+    )
+    assert answer not in other  # OTHER never asked about her
+    own = _sent_text(
+        await harness.ask(f"{mention} what did she stress?", chat_id=GROUP, from_id=USER)
+    )
+    assert answer in own
+
+
+async def test_a_button_answers_in_the_conversations_language(harness: Harness) -> None:
+    """A Russian question's buttons answer in Russian, whatever the client's language."""
+    calls = await harness.ask(
+        "Кто выиграл чемпионат мира?", **{"from": person(USER, language_code="en")}
+    )
+    (markup,) = [p["reply_markup"] for m, p in calls if m == "sendMessage"]
+    data = markup["inline_keyboard"][0][0]["callback_data"]
+    fact = harness.engine.kb.fact(data.removeprefix("fact:"))
+    assert fact is not None and "ru" in fact.answers
+    tap = {"chat_instance": "c", "data": data, "message": bot_message(USER)}
+    reply = await harness.send(
+        update("callback_query", id="t", **tap, **{"from": person(USER, language_code="en")})
+    )
+    assert html.escape(fact.answers["ru"], quote=False) in _sent_text(reply)
