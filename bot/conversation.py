@@ -24,6 +24,7 @@ import re
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 
+from bot.asks import question_kind
 from bot.engine import JOINED, QUESTION_WORDS, Engine, Why
 from bot.knowledge import Fact
 from bot.language import detect_language
@@ -238,6 +239,21 @@ def _people_in(engine: Engine, texts: list[str]) -> list[str]:
 
 def _with_people(engine: Engine, text: str, context: Context) -> str | None:
     """``text`` with its person pronouns replaced by the people they can refer to, or None."""
+    found = _people_rewrites(engine, text, context)
+    return found[0] if found else None
+
+
+def _people_rewrites(engine: Engine, text: str, context: Context) -> list[str]:
+    """``text`` with its person pronouns replaced by the people they refer to: by surname
+    (how the article names them after the first time), then by full name; [] if none."""
+    return [
+        r
+        for r in dict.fromkeys(_substituted(engine, text, context, short) for short in (1, 0))
+        if r is not None
+    ]
+
+
+def _substituted(engine: Engine, text: str, context: Context, short: int) -> str | None:
     facts = [f for f in (engine.kb.fact(i) for i in context.facts) if f is not None]
     named = _people_in(engine, [context.question, *(f.answer for f in facts)])
     if not named:
@@ -258,7 +274,7 @@ def _with_people(engine: Engine, text: str, context: Context) -> str | None:
             return m.group(0)
         if len(fits) == 1 or (word in _PLURAL and fits):
             changed = True
-            return " and ".join(fits)
+            return " and ".join(n.split()[-1] if short else n for n in fits)
         return m.group(0)
 
     out = _WORD.sub(swap, text)
@@ -334,9 +350,17 @@ def _answer_part(
         return alone, part
     if alone.verdict is Verdict.ANSWER and not _leans_on_context(part):
         return alone, part
-    rewrites = [(r, False) for r in (_with_people(engine, part, context),) if r is not None]
+    rewrites = [(r, False) for r in _people_rewrites(engine, part, context)]
+    stripped = _strip_connector(part)
+    if stripped and stripped != part.strip():
+        rewrites.append((stripped, True))  # "and the target?" is "the target?"
     if _adds_only_known_words(engine, context.question, part):
         rewrites.append((_merged(context.question, part), True))
+        if not any(is_number(w) for w in _words(part)):
+            # "and the target?" after "trade in 2021?": the topic carries over, the year
+            # (the previous question's detail) does not.
+            unspecific = re.sub(r"\d+(?:[.,]\d+)?", " ", context.question)
+            rewrites.append((_merged(unspecific, part), True))
     for rewrite, merged in rewrites:
         resolved = reply_to(engine, rewrite, language)
         # A pronoun replaced by its person restates the question, so the engine's "probably
@@ -345,18 +369,40 @@ def _answer_part(
         wanted = (Verdict.ANSWER,) if merged else (Verdict.ANSWER, Verdict.UNCERTAIN)
         if resolved.verdict not in wanted or resolved.fact is None:
             continue
-        if merged and resolved.fact.id in context.facts:
+        if resolved.verdict is Verdict.UNCERTAIN and not _kind_fits(resolved.fact, part):
+            continue  # "how old is she?" is not asked by any phrasing of the date
+        if (
+            merged
+            and resolved.fact.id in context.facts
+            and not (_bare(engine, part) and _asks_of(resolved.fact, part))
+        ):
             continue  # the follow-up's words changed nothing: it is not answered by that
         # A merged question reads oddly and grows turn by turn; the fact's own first
         # phrasing is what the next follow-up should lean on.
         standalone = resolved.fact.questions[0] if merged else rewrite
         return replace(resolved, question=part, language=language), standalone
-    if alone.fact is not None and (_bare(engine, part) or alone.verdict is Verdict.UNCERTAIN):
+    unresolved = alone.verdict is Verdict.UNCERTAIN and any(w in _REFERRING for w in _words(part))
+    if alone.fact is not None and (_bare(engine, part) or unresolved):
         # A fragment ("when?", "why?") means nothing alone, and a guess at a question whose
         # "she" or "that" could not be resolved is a guess at something else: what it meant
         # is not answered.
         return _declined(engine, part, context, language), part
     return alone, part
+
+
+def _kind_fits(fact: Fact, question: str) -> bool:
+    """The question asks for something (a person, a time...) the fact's phrasings ask for."""
+    kind = question_kind(question)
+    return kind in ("what", "choice", "yesno") or kind in {question_kind(q) for q in fact.questions}
+
+
+def _asks_of(fact: Fact, follow_up: str) -> bool:
+    """Whether the last answer also answers the follow-up's kind of question: "by when?"
+    after the 2023 goal is answered by it (its phrasings ask when), "why?" is not."""
+    kind = question_kind(follow_up)
+    if kind == "what":
+        return False
+    return kind == "choice" or kind in {question_kind(q) for q in fact.questions}
 
 
 def _bare(engine: Engine, text: str) -> bool:

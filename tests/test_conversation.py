@@ -56,7 +56,8 @@ facts:
     answer: Trade was 5 billion in 2020.
     quote: Trade between the towns was 5 billion in 2020.
   - id: goal_2025
-    questions: [What is the trade goal for 2025?, trade goal 2025]
+    questions:
+      [What is the trade goal for 2025?, trade goal 2025, When should trade reach 9 billion?]
     answer: The goal is 9 billion in 2025.
     quote: The towns set a goal of 9 billion in 2025.
 """
@@ -226,3 +227,27 @@ def test_declined_follow_up_offers_what_the_conversation_has_not_seen(engine: En
     assert declined.verdict is Verdict.NO_ANSWER
     assert engine.kb.fact("trade_2020") not in declined.suggestions
     assert declined.suggestions
+
+
+def test_a_comparison_gets_both_facts(engine: Engine) -> None:
+    reply = respond(engine, "which is bigger, trade in 2020 or the trade goal for 2025?").reply
+    assert [p.fact.id for p in reply.parts if p.fact] == ["trade_2020", "goal_2025"]
+    turns = talk(engine, "how much was trade in 2020?", "how far is that from the trade goal?")
+    assert turns[1] == ["trade_2020", "goal_2025"]
+
+
+def test_comparison_words_alone_do_not_make_an_answer(engine: Engine) -> None:
+    for question in ("how far is the moon?", "which is bigger, a cat or a dog?"):
+        assert talk(engine, question) == [[None]], question
+    assert talk(engine, "how much was trade in 2020?", "how far is the moon?")[1] == [None]
+
+
+def test_what_else_gives_a_fact_of_the_same_person_not_yet_given(engine: Engine) -> None:
+    turns = talk(engine, "who is Anna Berg?", "what else did she stress?")
+    assert turns[1] == ["anna_stress"]
+
+
+def test_a_bare_question_word_may_be_answered_by_the_last_fact(engine: Engine) -> None:
+    # "when?" after the goal: one of the goal's phrasings asks when, so it answers; the 2020
+    # figure's phrasings never ask why, so "why?" after it is declined (above).
+    assert talk(engine, "what is the trade goal for 2025?", "when?")[1] == ["goal_2025"]
