@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
+import shutil
 import sys
+import textwrap
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from bot import texts
 from bot.config import DEFAULT_CONFIG, ConfigError, Settings, load_settings
 from bot.conversation import Context, Conversations, after_fact, respond
 from bot.dialogues import (
@@ -138,56 +142,106 @@ def cmd_converse(args: argparse.Namespace) -> int:
     return 0
 
 
+QUIT_WORDS = frozenset({"/quit", "/exit", "quit", "exit"})
+"""Typed alone, these end the console chat (Ctrl-D too)."""
+
+
+def _console_reload(settings: Settings, engine: Engine) -> tuple[Engine, str]:
+    """The console's /reload: the new engine and a summary, or the old one and why not."""
+    try:
+        fresh = _engine(settings)
+    except CliError as exc:
+        return engine, f"Reload refused; the knowledge loaded before stays.\n{exc}"
+    facts = len(fresh.kb.facts)
+    return fresh, f"Reloaded {settings.facts}: {facts} facts, digest {fresh.kb.digest[:12]}."
+
+
+def _interactive_input() -> None:
+    """Line editing and history (the Up arrow) for a person at a terminal."""
+    with contextlib.suppress(ImportError):  # Windows has no readline
+        import readline  # noqa: F401  (importing it is what turns it on for input())
+
+
+def _wrapped(text: str, width: int) -> str:
+    """``text`` wrapped at word boundaries to ``width`` columns, keeping each line's indent."""
+    out = []
+    for line in text.splitlines():
+        indent = line[: len(line) - len(line.lstrip())]
+        out.append(
+            textwrap.fill(line, width, initial_indent="", subsequent_indent=indent + "  ")
+            if len(line) > width
+            else line
+        )
+    return "\n".join(out)
+
+
 def cmd_chat(args: argparse.Namespace) -> int:
-    """Interactive console conversation with exactly the bot's replies."""
+    """Interactive console conversation with the Telegram bot's replies."""
     settings = _settings(args)
     engine = _engine(settings)
     conversation: Context | None = None
-    interactive = sys.stdin.isatty()
+    interactive = sys.stdin.isatty() and sys.stdout.isatty()
+    width = shutil.get_terminal_size().columns if interactive else 0
+
+    def say(text: str) -> None:
+        _write(sys.stdout, (_wrapped(text, width) if width else text) + "\n")
+
     if interactive:
-        _write(sys.stdout, start_card(engine).plain())
-        _write(sys.stdout, "(Ctrl-D or /quit to leave)")
+        _interactive_input()
+        say(start_card(engine).plain())
+        _write(sys.stdout, "(Ctrl-D or /quit to leave; /reload re-reads the knowledge files)")
     offered: tuple[str, ...] = tuple(engine.kb.examples)
     language = "en"  # the language of the last question; cards and picks follow it
     while True:
-        if interactive:
-            sys.stdout.write("> ")
-            sys.stdout.flush()
-        line = sys.stdin.readline()
-        if not line:
+        try:
+            line = input("> ") if interactive else sys.stdin.readline()
+        except EOFError:
+            return 0
+        if not interactive and not line:
             return 0
         text = line.strip()
-        if text in ("/quit", "/exit"):
+        if text.lower() in QUIT_WORDS:
             return 0
         reply: Reply | None = None
-        command = text.split()[0].lower() if text.startswith("/") else None
-        if command in ("/start", "/help", "/topics", "/source"):
-            if command == "/start":
+        command = text.split()[0].lower().split("@")[0] if text.startswith("/") else None
+        if command == "/reload":
+            engine, summary = _console_reload(settings, engine)
+            say(summary)
+            continue
+        if command is not None or not text:
+            # As in Telegram: an unknown command gets the help card, an empty message the
+            # greeting.
+            if not text or command == "/start":
                 card = start_card(engine, language)
-            elif command == "/help":
-                card = help_card(engine, language=language)
             elif command == "/topics":
                 card = topics_card(engine, language)
-            else:
+            elif command == "/source":
                 card = source_card(engine, language)
+            else:
+                card = help_card(engine, language=language)
             # A card without questions (/source) keeps the numbers offered before it valid.
             offered = tuple(f.id for f in card.suggestions) or offered
-            _write(sys.stdout, card.plain() + "\n")
+            say(card.plain())
             continue
         # isdecimal, not isdigit: int("²") fails; and a few digits at most, since int() of
         # thousands of digits fails too.
-        if text.isdecimal() and len(text) <= 3 and 1 <= int(text) <= len(offered):
-            # A number picks one of the questions offered last, like tapping a button.
-            reply = reply_to_fact(engine, offered[int(text) - 1], language)
-            if reply is not None and reply.fact is not None:
-                conversation = after_fact(conversation, reply.fact, language, time.monotonic())
+        if text.isdecimal() and len(text) <= 3:
+            if 1 <= int(text) <= len(offered):
+                # A number picks one of the questions offered last, like tapping a button.
+                reply = reply_to_fact(engine, offered[int(text) - 1], language)
+                if reply is not None and reply.fact is not None:
+                    now = time.monotonic()
+                    conversation = after_fact(conversation, reply.fact, language, now)
+            else:
+                say(texts.text("PICK_A_NUMBER", language).format(count=len(offered)))
+                continue
         if reply is None:
             now = time.monotonic()
             turn = respond(engine, text, conversation, now, language, settings.context_minutes * 60)
             reply, conversation = turn.reply, turn.context
         language = reply.language
         offered = tuple(f.id for f in reply.suggestions) or offered
-        _write(sys.stdout, render_plain(reply) + "\n")
+        say(render_plain(reply))
 
 
 def cmd_check(args: argparse.Namespace) -> int:

@@ -276,8 +276,12 @@ class Card:
 
     def plain(self) -> str:
         """The card as console text; offered questions are numbered."""
-        out = [self.title, *self.lines]
-        out.extend(f"  {n}. {label}" for n, label in enumerate(self.labels(), 1))
+        labels = self.labels()
+        # In Telegram the lines list the questions and buttons offer them; here the numbered
+        # list is both, so a line that only repeats an offered question is left out.
+        listed = {f"- {label}" for label in labels}
+        out = [self.title, *(line for line in self.lines if line not in listed)]
+        out.extend(f"  {n}. {label}" for n, label in enumerate(labels, 1))
         if self.suggestions:
             out.append(texts.text("SUGGEST_PLAIN_HINT", self.language))
         return "\n".join(out)

@@ -629,6 +629,7 @@ def test_converse_keeps_context_per_conversation_and_survives_bad_lines() -> Non
     assert out[7]["fact_id"] not in ("yanik_children", "yanik_family_support")
 
 
+@pytest.mark.slow  # seconds of real work; the fast loop skips it
 def test_converse_gives_each_part_of_a_message() -> None:
     stdin = json.dumps(
         {"conversation": 1, "text": "How much was trade in 2021 and what is the target for 2023?"}
@@ -638,3 +639,86 @@ def test_converse_gives_each_part_of_a_message() -> None:
     assert [p["fact_id"] for p in reply["parts"]] == ["trade_turnover_2021", "trade_target_2023"]
     assert reply["answered"] is True
     assert reply["quote"] == "\n".join(p["quote"] for p in reply["parts"])
+
+
+@pytest.mark.slow  # seconds of real work; the fast loop skips it
+def test_chat_handles_commands_numbers_and_empty_input_as_telegram(kb: KnowledgeBase) -> None:
+    _, blocks = chat(["/foo", "", OFF_TOPIC, "7", "/topics", "/reload", "bye", "exit", MEETING])
+    unknown, empty, declined, seven, topics, reloaded, bye = blocks  # nothing after "exit"
+    assert unknown.startswith("How to use this bot")  # Telegram answers /foo with /help
+    assert empty.startswith("Ask me about this article")  # and an empty message with /start
+    assert len(_offered(declined)) == 3
+    assert seven.strip() == "Type a number from 1 to 3 to pick a question, or ask your own."
+    for fact in kb.facts:  # each question once, numbered
+        assert topics.count(fact.questions[0]) == 1
+    assert reloaded.startswith("Reloaded ") and f"{len(kb.facts)} facts" in reloaded
+    assert "goodbye" in bye.lower() or "bye" in bye.lower()
+
+
+@pytest.mark.slow  # seconds of real work; the fast loop skips it
+def test_chat_reload_of_a_broken_file_keeps_the_old_knowledge(tmp_path: Path) -> None:
+    shutil.copytree(ROOT / "knowledge", tmp_path / "knowledge")
+    (tmp_path / "config").mkdir()
+    shutil.copyfile(ROOT / "config" / "bot.yaml", tmp_path / "config" / "bot.yaml")
+    facts = tmp_path / "knowledge" / "facts.yaml"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "chat", "--config", str(tmp_path / "config" / "bot.yaml")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(),
+        cwd=ROOT,
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write(MEETING + "\n")
+    proc.stdin.flush()
+    first = proc.stdout.readline()
+    facts.write_text("facts: [\n", encoding="utf-8")
+    out, err = proc.communicate("/reload\n" + MEETING + "\n", timeout=60)
+    assert proc.returncode == 0, err
+    assert "Reload refused; the knowledge loaded before stays." in out
+    assert "YAML syntax error" in out
+    assert first.strip() and first.strip() in out  # the same answer after the refusal
+
+
+@pytest.mark.slow  # seconds of real work; the fast loop skips it
+def test_chat_in_a_terminal_has_history_wraps_words_and_exits() -> None:
+    import pty
+    import select
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the chat, on the pseudo-terminal, 60 columns wide
+        env = _env(COLUMNS="60", LINES="40", TERM="xterm")
+        os.execvpe(sys.executable, [sys.executable, "-m", "bot", "chat"], env)
+
+    def read_until(marker: bytes, timeout: float = 60.0) -> bytes:
+        seen = b""
+        while marker not in seen:
+            ready, _, _ = select.select([fd], [], [], timeout)
+            assert ready, f"no {marker!r} in {seen[-500:]!r}"
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:  # the child closed the terminal
+                break
+            seen += chunk
+        return seen
+
+    try:
+        read_until(b"> ")  # the greeting card, then the prompt
+        os.write(fd, MEETING.encode() + b"\r")
+        first = read_until(b"> ")
+        os.write(fd, b"\x1b[A\r")  # Up arrow: the same question again, not "^[[A"
+        again = read_until(b"> ")
+        os.write(fd, b"quit\r")
+        _, status = os.waitpid(pid, 0)
+    finally:
+        os.close(fd)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+    assert b"^[[A" not in again
+    answer = [line for line in first.decode().splitlines() if "Babayev" in line]
+    assert answer, first
+    assert "Babayev" in again.decode()
+    lines = [line.rstrip() for line in first.decode().splitlines()]
+    assert all(len(line) <= 60 for line in lines if not line.startswith(">")), lines
+    assert not any(line.endswith("Bab") for line in lines)  # whole words only
