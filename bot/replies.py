@@ -31,6 +31,12 @@ _TITLE_BUDGET = 400
 _LINE_BUDGET = 1000
 
 
+NEARBY_AT = 0.2
+"""A declined question whose best candidate has at least this probability (the rule's) is
+told what that fact says: near misses ("trade with Iran?") get the fact they come near to,
+while off-topic questions, which have no such candidate, do not."""
+
+
 def settle() -> None:
     """Exempt everything alive now (the freshly built engine) from garbage collection.
 
@@ -56,6 +62,9 @@ class Reply:
     kb: KnowledgeBase
     language: str = "en"
     why: Why | None = None
+    nearby: Fact | None = None
+    """On a decline: the fact nearest to the question, said in one line ("Nearest, the
+    article says: …") so the user learns what the article does say."""
     parts: tuple[Reply, ...] = ()
     """For a message of several questions: each one's reply, in order (``fact`` is then the
     first answered part's)."""
@@ -83,6 +92,12 @@ def reply_to(engine: Engine, question: str, language_hint: str | None = None) ->
         "ack",
     }
     suggestions = engine.index.suggestions(match) if wants_suggestions else ()
+    best = match.why.candidates[0] if match.why is not None and match.why.candidates else None
+    nearby = (
+        best.fact
+        if match.verdict is Verdict.NO_ANSWER and best is not None and best.probability >= NEARBY_AT
+        else None
+    )
     return Reply(
         question=question,
         verdict=match.verdict,
@@ -94,6 +109,7 @@ def reply_to(engine: Engine, question: str, language_hint: str | None = None) ->
         kb=engine.kb,
         language=choose_language(question, language_hint),
         why=match.why,
+        nearby=nearby,
     )
 
 
@@ -148,6 +164,8 @@ def _lead(reply: Reply) -> str:
     if reply.verdict is Verdict.SMALLTALK:
         intent = reply.intent if reply.intent in texts.SMALLTALK else "help"
         return texts.text(f"SMALLTALK.{intent}", lang)
+    if reply.fact is None and reply.nearby is not None:  # the nearby line says "doesn't say"
+        return texts.text("SUGGEST_ONLY", lang) if reply.suggestions else ""
     if reply.fact is None:
         return texts.text("NO_ANSWER_SUGGEST" if reply.suggestions else "NO_ANSWER", lang)
     return reply.fact.answer_in(lang)
@@ -156,6 +174,12 @@ def _lead(reply: Reply) -> str:
 def _source_line(reply: Reply) -> str:
     source = reply.kb.source
     return texts.text("SOURCE_LINE", reply.language).format(outlet=source.outlet, date=source.date)
+
+
+def _nearby_line(reply: Reply) -> str:
+    assert reply.nearby is not None
+    answer = reply.nearby.answer_in(reply.language)
+    return texts.text("NEARBY", reply.language).format(answer=answer)
 
 
 def _not_covered(part: Reply, language: str) -> str:
@@ -175,7 +199,9 @@ def render_plain(reply: Reply) -> str:
             lines.append(f'  "{" ".join(part.fact.quote.split())}"')
         lines.append(f"  -- {_source_line(reply)}")
         return "\n".join(lines)
-    lines = [_lead(reply)]
+    lines = [line for line in (_lead(reply),) if line]
+    if reply.nearby is not None:
+        lines.insert(0, _nearby_line(reply))
     if reply.fact is not None:
         lines.append(f'  "{" ".join(reply.fact.quote.split())}"')
         lines.append(f"  -- {_source_line(reply)}")
@@ -206,7 +232,9 @@ def render_html(reply: Reply) -> str:
             out.append(f"<blockquote>{quote}</blockquote>")
         out.append(f"<i>{escape_within(_source_line(reply), _SOURCE_BUDGET)}</i>")
         return "\n".join(out)
-    parts = [escape_within(_lead(reply), _LEAD_BUDGET)]
+    parts = [escape_within(lead, _LEAD_BUDGET) for lead in (_lead(reply),) if lead]
+    if reply.nearby is not None:
+        parts.insert(0, escape_within(_nearby_line(reply), _NOTE_BUDGET + _LEAD_BUDGET // 2))
     if reply.fact is not None:
         quote = escape_within(" ".join(reply.fact.quote.split()), _QUOTE_BUDGET)
         parts.append(f"<blockquote>{quote}</blockquote>")
@@ -231,6 +259,7 @@ def to_json(reply: Reply) -> dict[str, Any]:
         "margin": reply.margin,
         "suggestions": [suggestion_label(f, reply.language) for f in reply.suggestions],
         "verdict": reply.verdict.value,
+        "nearby": reply.nearby.id if reply.nearby is not None else None,
         "language": reply.language,
         "why": why_json(reply.why),
     }

@@ -43,6 +43,8 @@ HELP_GROUPS = (
     "In groups, mention me or reply to my message. In any chat, type my @username "
     "followed by a question (inline mode)."
 )
+SUGGEST_ONLY = "Here is what I can answer:"
+NEARBY = "The article doesn't say that. Nearest, it says: {answer}"
 PICK_A_NUMBER = "Type a number from 1 to {count} to pick a question, or ask your own."
 PART_NOT_COVERED = "The article doesn't say: “{part}”"
 TOPICS_TITLE = "I can answer {facts} questions, for example:"

@@ -26,6 +26,7 @@ TIMEOUT = 60
 
 JSON_KEYS = {
     "margin",
+    "nearby",
     "why",
     "question",
     "answered",
@@ -120,6 +121,7 @@ def _check_json(reply: Any, question: str) -> None:
     assert all(isinstance(s, str) and s for s in reply["suggestions"])
     assert reply["verdict"] in VERDICTS
     assert isinstance(reply["language"], str) and reply["language"]
+    assert reply["nearby"] is None or (not reply["answered"] and isinstance(reply["nearby"], str))
     if reply["answered"]:
         assert all(isinstance(reply[k], str) and reply[k] for k in ("fact_id", "answer", "quote"))
     else:
@@ -722,3 +724,14 @@ def test_chat_in_a_terminal_has_history_wraps_words_and_exits() -> None:
     lines = [line.rstrip() for line in first.decode().splitlines()]
     assert all(len(line) <= 60 for line in lines if not line.startswith(">")), lines
     assert not any(line.endswith("Bab") for line in lines)  # whole words only
+
+
+def test_a_near_miss_is_told_what_the_article_says_nearby() -> None:
+    done = run(
+        "ask", "--json", "-", stdin="trade between azerbaijan and iran?\n" + OFF_TOPIC + "\n"
+    )
+    near, off = [json.loads(line) for line in done.stdout.splitlines()]
+    assert (near["answered"], near["nearby"]) == (False, "trade_turnover_2021")
+    assert off["nearby"] is None  # off-topic: nothing is near
+    plain = run("ask", "trade between azerbaijan and iran?").stdout
+    assert plain.startswith("The article doesn't say that. Nearest, it says: As of 2021")

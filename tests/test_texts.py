@@ -26,7 +26,9 @@ def test_placeholders_match_english(language: str) -> None:
         fields = {f for _, f, _, _ in string.Formatter().parse(translated) if f}
         allowed = {f for _, f, _, _ in string.Formatter().parse(english) if f} | {"facts"}
         assert fields <= allowed, (language, key, fields)
-        translated.format(outlet="Azernews", date="2022-07-07", facts=25, part="when?", count=3)
+        translated.format(
+            outlet="Azernews", date="2022-07-07", facts=25, part="when?", count=3, answer="A."
+        )
 
 
 def test_unknown_language_falls_back_to_english() -> None:
