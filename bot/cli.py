@@ -17,7 +17,7 @@ from typing import TextIO
 
 from bot import texts
 from bot.config import DEFAULT_CONFIG, ConfigError, Settings, load_settings
-from bot.conversation import Context, Conversations, after_fact, respond
+from bot.conversation import Conversations, after_fact, respond
 from bot.dialogues import (
     format_dialogue_report,
     is_dialogue_set,
@@ -129,19 +129,18 @@ def cmd_converse(args: argparse.Namespace) -> int:
         # "at" lets a script (or a test) replay a conversation on its own clock.
         now = time.monotonic() if at is None else at
         try:
-            turn = respond(
-                engine, text, conversations.get(key, now), now, None, conversations.max_age
-            )
+            reply = conversations.respond(engine, key, text, now)
         except Exception:  # one line's failure must not cost the lines after it
             logging.getLogger(__name__).exception("converse: line %d failed", number)
             _write(sys.stdout, json.dumps({"error": f"line {number}: internal error (logged)"}))
             continue
-        conversations.put(key, turn.context)
-        out = {"conversation": key, **to_json(turn.reply)}
+        out = {"conversation": key, **to_json(reply)}
         _write(sys.stdout, json.dumps(out, ensure_ascii=False))
     return 0
 
 
+CONSOLE = "console"
+"""The console chat's one conversation."""
 QUIT_WORDS = frozenset({"/quit", "/exit", "quit", "exit"})
 """Typed alone, these end the console chat (Ctrl-D too)."""
 
@@ -179,7 +178,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
     """Interactive console conversation with the Telegram bot's replies."""
     settings = _settings(args)
     engine = _engine(settings)
-    conversation: Context | None = None
+    conversations = Conversations(settings.context_minutes * 60)  # one: CONSOLE
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
     width = shutil.get_terminal_size().columns if interactive else 0
 
@@ -231,14 +230,13 @@ def cmd_chat(args: argparse.Namespace) -> int:
                 reply = reply_to_fact(engine, offered[int(text) - 1], language)
                 if reply is not None and reply.fact is not None:
                     now = time.monotonic()
-                    conversation = after_fact(conversation, reply.fact, language, now)
+                    last = conversations.get(CONSOLE, now)
+                    conversations.put(CONSOLE, after_fact(last, reply.fact, language, now))
             else:
                 say(texts.text("PICK_A_NUMBER", language).format(count=len(offered)))
                 continue
         if reply is None:
-            now = time.monotonic()
-            turn = respond(engine, text, conversation, now, language, settings.context_minutes * 60)
-            reply, conversation = turn.reply, turn.context
+            reply = conversations.respond(engine, CONSOLE, text, time.monotonic(), language)
         language = reply.language
         offered = tuple(f.id for f in reply.suggestions) or offered
         say(render_plain(reply))

@@ -91,6 +91,8 @@ _CONNECTORS = tuple(
         reverse=True,
     )
 )
+_FOLDED_CONNECTORS = tuple((c, fold(c)) for c in _CONNECTORS)
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 _FILLERS = _folded(
     "ok okay cool great thanks thank you hmm hm right nice tamam peki sag ol "
     "yaxsi oldu сагол хорошо ок ясно понятно спасибо please pls"
@@ -202,8 +204,7 @@ def _strip_connector(text: str) -> str:
             changed = True
             continue
         folded = fold(rest)
-        for connector in _CONNECTORS:
-            c = fold(connector)
+        for connector, c in _FOLDED_CONNECTORS:
             if folded.startswith(c) and (len(folded) == len(c) or not folded[len(c)].isalnum()):
                 rest = rest[len(connector) :].lstrip(" ,.-")
                 changed = True
@@ -246,18 +247,16 @@ def _with_people(engine: Engine, text: str, context: Context) -> str | None:
 def _people_rewrites(engine: Engine, text: str, context: Context) -> list[str]:
     """``text`` with its person pronouns replaced by the people they refer to: by surname
     (how the article names them after the first time), then by full name; [] if none."""
-    return [
-        r
-        for r in dict.fromkeys(_substituted(engine, text, context, short) for short in (1, 0))
-        if r is not None
-    ]
-
-
-def _substituted(engine: Engine, text: str, context: Context, short: int) -> str | None:
     facts = [f for f in (engine.kb.fact(i) for i in context.facts) if f is not None]
     named = _people_in(engine, [context.question, *(f.answer for f in facts)])
     if not named:
-        return None
+        return []
+    found = (_substituted(engine, text, named, short) for short in (True, False))
+    return [r for r in dict.fromkeys(found) if r is not None]
+
+
+def _substituted(engine: Engine, text: str, named: list[str], short: bool) -> str | None:
+    """``text`` with each pronoun that fits one of ``named`` replaced, or None."""
     changed = False
 
     def swap(m: re.Match[str]) -> str:
@@ -289,7 +288,7 @@ def _merged(previous: str, follow_up: str) -> str:
     base = previous.rstrip("?!. ")
     if numbers and any(is_number(w) for w in _words(base)):
         replaced = iter(numbers)
-        base = re.sub(r"\d+(?:[.,]\d+)?", lambda m: next(replaced, m.group(0)), base)
+        base = _NUMBER.sub(lambda m: next(replaced, m.group(0)), base)
         rest = " ".join(w for w in rest.split() if not any(ch.isdigit() for ch in w))
         rest = " ".join(w for w in rest.split() if fold(w) not in {"in", "for", "of"})
     return f"{base} {rest}".strip() + "?"
@@ -332,20 +331,25 @@ def _answer_part(
 ) -> tuple[Reply, str]:
     """The reply to one question, and the question as it stands alone."""
     language_hint = context.language if context is not None else hint
-    alone = reply_to(engine, part, language_hint)
     if context is None or not context.facts:
+        alone = reply_to(engine, part, language_hint)
         compared = _compared(engine, part, None, alone.language)
         return (compared, part) if compared is not None else (alone, part)
     language = detect_language(part) or context.language
+    # "Tell me more", a comparison and "what else" are decided without the message's own
+    # reply, which is computed only when one of them does not apply.
     if asks_for_more(part):
         more = _more(engine, context, part, language)
-        return (more, more.fact.questions[0]) if more is not None and more.fact else (alone, part)
+        if more is not None and more.fact is not None:
+            return more, more.fact.questions[0]
+        return reply_to(engine, part, language_hint), part
     compared = _compared(engine, part, context, language)
     if compared is not None:
         return compared, part
     other = _else(engine, part, context, language)
     if other is not None and other.fact is not None:
         return other, other.fact.questions[0]
+    alone = reply_to(engine, part, language_hint)
     if not _leans_on_context(part) and len(_words(part)) > FOLLOW_UP_WORDS:
         return alone, part
     if alone.verdict is Verdict.ANSWER and not _leans_on_context(part):
@@ -359,7 +363,7 @@ def _answer_part(
         if not any(is_number(w) for w in _words(part)):
             # "and the target?" after "trade in 2021?": the topic carries over, the year
             # (the previous question's detail) does not.
-            unspecific = re.sub(r"\d+(?:[.,]\d+)?", " ", context.question)
+            unspecific = _NUMBER.sub(" ", context.question)
             rewrites.append((_merged(unspecific, part), True))
     for rewrite, merged in rewrites:
         resolved = reply_to(engine, rewrite, language)
@@ -369,12 +373,12 @@ def _answer_part(
         wanted = (Verdict.ANSWER,) if merged else (Verdict.ANSWER, Verdict.UNCERTAIN)
         if resolved.verdict not in wanted or resolved.fact is None:
             continue
-        if resolved.verdict is Verdict.UNCERTAIN and not _kind_fits(resolved.fact, part):
+        if resolved.verdict is Verdict.UNCERTAIN and not _kind_fits(engine, resolved.fact, part):
             continue  # "how old is she?" is not asked by any phrasing of the date
         if (
             merged
             and resolved.fact.id in context.facts
-            and not (_bare(engine, part) and _asks_of(resolved.fact, part))
+            and not (_bare(engine, part) and _asks_of(engine, resolved.fact, part))
         ):
             continue  # the follow-up's words changed nothing: it is not answered by that
         # A merged question reads oddly and grows turn by turn; the fact's own first
@@ -390,19 +394,17 @@ def _answer_part(
     return alone, part
 
 
-def _kind_fits(fact: Fact, question: str) -> bool:
+def _kind_fits(engine: Engine, fact: Fact, question: str) -> bool:
     """The question asks for something (a person, a time...) the fact's phrasings ask for."""
     kind = question_kind(question)
-    return kind in ("what", "choice", "yesno") or kind in {question_kind(q) for q in fact.questions}
+    return kind in ("what", "choice", "yesno") or kind in engine.kinds_asked(fact)
 
 
-def _asks_of(fact: Fact, follow_up: str) -> bool:
+def _asks_of(engine: Engine, fact: Fact, follow_up: str) -> bool:
     """Whether the last answer also answers the follow-up's kind of question: "by when?"
     after the 2023 goal is answered by it (its phrasings ask when), "why?" is not."""
     kind = question_kind(follow_up)
-    if kind == "what":
-        return False
-    return kind == "choice" or kind in {question_kind(q) for q in fact.questions}
+    return kind != "what" and (kind == "choice" or kind in engine.kinds_asked(fact))
 
 
 def _bare(engine: Engine, text: str) -> bool:
@@ -482,11 +484,9 @@ def respond(
     context: Context | None = None,
     now: float = 0.0,
     language_hint: str | None = None,
-    max_age: float = CONTEXT_SECONDS,
 ) -> Turn:
-    """Reply to ``text`` in a conversation whose previous turn left ``context``."""
-    if context is not None and now - context.at > max_age:
-        context = None
+    """Reply to ``text`` in a conversation whose previous turn left ``context`` (recent
+    enough: :class:`Conversations` forgets old ones)."""
     parts = questions_of(text)
     replies: list[Reply] = []
     for part in parts:
@@ -540,6 +540,19 @@ class Conversations:
             self._contexts.pop(key, None)
             return None
         return context
+
+    def respond(
+        self,
+        engine: Engine,
+        key: object,
+        text: str,
+        now: float,
+        language_hint: str | None = None,
+    ) -> Reply:
+        """Reply to ``text`` in conversation ``key`` and keep the context it leaves."""
+        turn = respond(engine, text, self.get(key, now), now, language_hint)
+        self.put(key, turn.context)
+        return turn.reply
 
     def put(self, key: object, context: Context | None) -> None:
         """Keep ``context`` for the conversation (None forgets it)."""

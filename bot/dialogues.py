@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.conversation import Conversations, respond
+from bot.conversation import Conversations
 from bot.evaluation import QuestionSetError, read_set
 from bot.replies import Engine, to_json
 
@@ -128,16 +128,27 @@ def turn_right(turn: DialogueTurn, given: Sequence[str]) -> bool:
     return all(not g or any(i in g for i in given) for g in turn.groups)
 
 
-def requests(dialogues: Sequence[Sequence[DialogueTurn]]) -> list[dict[str, Any]]:
-    """The ``converse --json`` input for the set: each conversation's turns one minute apart,
-    conversations interleaved (so context must be kept per conversation)."""
-    out = []
+def _interleaved(
+    dialogues: Sequence[Sequence[DialogueTurn]],
+) -> list[tuple[int, int, DialogueTurn]]:
+    """(conversation number, step, turn): every conversation's first turn, then every
+    second turn, and so on, so context must be kept per conversation."""
     longest = max((len(d) for d in dialogues), default=0)
-    for step in range(longest):
-        for number, turns in enumerate(dialogues):
-            if step < len(turns):
-                out.append({"conversation": number, "text": turns[step].text, "at": 60.0 * step})
-    return out
+    return [
+        (number, step, turns[step])
+        for step in range(longest)
+        for number, turns in enumerate(dialogues)
+        if step < len(turns)
+    ]
+
+
+def requests(dialogues: Sequence[Sequence[DialogueTurn]]) -> list[dict[str, Any]]:
+    """The ``converse --json`` input for the set: conversations interleaved, each one's turns
+    a minute apart."""
+    return [
+        {"conversation": number, "text": turn.text, "at": 60.0 * step}
+        for number, step, turn in _interleaved(dialogues)
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,12 +165,7 @@ def score(
     dialogues: Sequence[Sequence[DialogueTurn]], replies: Sequence[Mapping[str, Any]]
 ) -> list[TurnOutcome]:
     """Pair :func:`requests`' order of replies back with their turns."""
-    order = [
-        turns[step]
-        for step in range(max((len(d) for d in dialogues), default=0))
-        for turns in dialogues
-        if step < len(turns)
-    ]
+    order = [turn for _, _, turn in _interleaved(dialogues)]
     if len(order) != len(replies):
         raise ValueError(f"{len(replies)} replies for {len(order)} turns")
     return [TurnOutcome(t, tuple(given_facts(r))) for t, r in zip(order, replies, strict=True)]
@@ -170,12 +176,10 @@ def run_in_process(
 ) -> list[TurnOutcome]:
     """What ``converse --json -`` would reply to :func:`requests`, scored (``eval``)."""
     conversations = Conversations()
-    replies = []
-    for request in requests(dialogues):
-        key, now = request["conversation"], request["at"]
-        turn = respond(engine, request["text"], conversations.get(key, now), now)
-        conversations.put(key, turn.context)
-        replies.append(to_json(turn.reply))
+    replies = [
+        to_json(conversations.respond(engine, r["conversation"], r["text"], r["at"]))
+        for r in requests(dialogues)
+    ]
     return score(dialogues, replies)
 
 

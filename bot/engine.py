@@ -258,6 +258,14 @@ class Engine:
         space = _build_space(kb, meaning) if meaning is not None and kb.facts else None
         return cls(kb, Index(kb, settings), rule, meaning, space, _relations(kb, space))
 
+    def kinds_asked(self, fact: Fact) -> frozenset[str]:
+        """The kinds of question (:mod:`bot.asks`) the fact's phrasings ask."""
+        if self._space is not None:
+            for index, known in enumerate(self.kb.facts):
+                if known.id == fact.id:
+                    return self._space.asked[index]
+        return frozenset(question_kind(q) for q in fact.questions)
+
     def related(self, fact_id: str) -> tuple[Fact, ...]:
         """The other facts, nearest to ``fact_id`` first ("tell me more")."""
         return tuple(f for i in self._related.get(fact_id, ()) if (f := self.kb.fact(i)))

@@ -10,7 +10,6 @@ from __future__ import annotations
 import pytest
 
 from bot.conversation import (
-    Context,
     Conversations,
     after_fact,
     asks_for_more,
@@ -69,13 +68,13 @@ def engine() -> Engine:
 
 
 def talk(engine: Engine, *messages: str, gap: float = 1.0) -> list[list[str | None]]:
-    """Each message's given facts (None for a declined part), one conversation."""
-    context: Context | None = None
+    """Each message's given facts (None for a declined part), one conversation, ``gap``
+    seconds apart on a fake clock; context is kept as the bot keeps it."""
+    conversations = Conversations()
     out = []
     for n, message in enumerate(messages):
-        turn = respond(engine, message, context, now=n * gap)
-        context = turn.context
-        out.append([p.fact.id if p.fact else None for p in turn.reply.shown_parts()])
+        reply = conversations.respond(engine, "c", message, now=n * gap)
+        out.append([p.fact.id if p.fact else None for p in reply.shown_parts()])
     return out
 
 

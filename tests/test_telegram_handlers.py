@@ -45,6 +45,7 @@ from telegram.ext import CommandHandler
 
 from bot import texts
 from bot.config import Settings
+from bot.conversation import Conversations
 from bot.knowledge import Fact
 from bot.matcher import Verdict
 from bot.ratelimit import RateLimiter
@@ -699,7 +700,7 @@ async def test_error_handler_apologises_logs_and_tells_the_admins(
     def broken(*args: object) -> None:
         raise RuntimeError(f"matcher exploded; token {TOKEN}")
 
-    monkeypatch.setattr(tg_handlers, "respond", broken)
+    monkeypatch.setattr(Conversations, "respond", broken)
     data = text_update(CLEAR_QUESTION)
     calls = await harness.send(data)
     by_chat = {params["chat_id"]: params for _, params in calls}
@@ -726,7 +727,7 @@ async def test_error_reports_to_admins_are_rate_limited(
     def broken(*args: object) -> None:
         raise RuntimeError("x" * 10_000)  # a long message: the report is still short
 
-    monkeypatch.setattr(tg_handlers, "respond", broken)
+    monkeypatch.setattr(Conversations, "respond", broken)
     to_admin = []
     for _ in range(6):
         calls = await harness.send(text_update(CLEAR_QUESTION))
@@ -743,7 +744,7 @@ async def test_an_apology_telegram_refuses_is_dropped_and_logged(
     def broken(*args: object) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(tg_handlers, "respond", broken)
+    monkeypatch.setattr(Conversations, "respond", broken)
     harness.request.error_rules.append(
         lambda method, params: (
             (403, "Forbidden: bot was blocked")

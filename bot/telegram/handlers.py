@@ -24,7 +24,7 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot import texts
-from bot.conversation import after_fact, respond
+from bot.conversation import after_fact
 from bot.knowledge import Fact
 from bot.language import choose_language
 from bot.logsetup import RedactingFilter
@@ -179,14 +179,10 @@ async def _answer(update: Update, context: ContextTypes.DEFAULT_TYPE, question: 
     if not question.strip():
         _send_card(update, context, message, start_card(engine, _ui_language(update)))
         return
-    state = _state(context)
-    key, now = _conversation_of(update), time.monotonic()
-    previous = state.conversations.get(key, now)
-    turn = respond(
-        engine, question, previous, now, _language_hint(update), state.conversations.max_age
+    conversations = _state(context).conversations
+    reply = conversations.respond(
+        engine, _conversation_of(update), question, time.monotonic(), _language_hint(update)
     )
-    state.conversations.put(key, turn.context)
-    reply = turn.reply
     _send(update, context, message, render_html(reply), keyboard(reply.suggestions, reply.language))
     log_question(update, reply, started)
     await record_unanswered(_state(context).settings, update, reply)
