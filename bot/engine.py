@@ -137,7 +137,8 @@ def _segments(question: str) -> list[str]:
 
 def _relations(kb: KnowledgeBase, space: _Space | None) -> dict[str, tuple[str, ...]]:
     """Each fact's others, nearest first: those proved by the same sentence, then by the
-    meaning of what they state (without a meaning model: the article's order)."""
+    meaning of what they state (without a meaning model: the share of words their answers
+    and quotes have in common), ties in the article's order."""
     facts = kb.facts
     if space is not None:
         rows = space.space.matrix[space.statements]
@@ -150,7 +151,7 @@ def _relations(kb: KnowledgeBase, space: _Space | None) -> dict[str, tuple[str, 
         )
         centres /= np.linalg.norm(centres, axis=1, keepdims=True)
         near = centres @ centres.T
-    else:  # the words the facts state in common (Jaccard), ties in the article's order
+    else:
         words = [
             {t for text in (f.answer, f.quote) for t in normalise(text)} - kb.stopwords
             for f in facts
