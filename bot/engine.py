@@ -290,7 +290,10 @@ class Engine:
         """Each part's similarity to every text, and the candidates the parts and their
         matches give."""
         assert self.meaning is not None and self._space is not None
-        vectors = self.meaning.embedder.embed([cut(s) for s in segments])
+        # The model reads the words the asker meant: "breif" and "artcle" tokenise into
+        # fragments it has no meaning for.
+        respelled = [cut(self.index.speller.respell(s)) for s in segments]
+        vectors = self.meaning.embedder.embed(respelled)
         sims = [self._space.space.similarities(vector) for vector in vectors]
         out: list[Candidate] = []
         for segment, match, part in zip(segments, matches, sims, strict=True):
@@ -366,7 +369,9 @@ class Engine:
         if best_lexical < rule.consult_floor:
             # No fact is in question: only small talk is left to recognise, which needs the
             # message's vector but none of the candidates' features.
-            sims = self._space.space.similarities(self.meaning.question(question))
+            sims = self._space.space.similarities(
+                self.meaning.question(self.index.speller.respell(question))
+            )
             talk = self._smalltalk(lexical, sims, Why("", segment=question))
             if talk is not None:
                 return talk

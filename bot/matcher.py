@@ -41,6 +41,7 @@ from bot.normalise import (
     is_number,
     normalise,
 )
+from bot.spelling import Speller
 
 _SENTENCE = re.compile(r"[.!?\n]+")
 _EXACT = 95.0
@@ -99,6 +100,11 @@ def _wrapped_phrase(
         phrase = choices[position]
         kept = set(phrase.split())
         if len(words - kept) > max(_SMALLTALK_EXTRA, 2 * len(kept)):
+            continue
+        # Contained means the phrase's words are in the text (one in four may be
+        # misspelt): token_set_ratio alone also scores 100 for a text inside the phrase,
+        # which made "a" the phrase "was it a online".
+        if len(kept - words) > len(kept) // 4:
             continue
         score = fuzz.token_set_ratio(text, phrase, score_cutoff=cutoff)
         if score and (found is None or score > found[1]):
@@ -207,6 +213,18 @@ class _Query:
         return found
 
 
+def _written(kb: KnowledgeBase) -> list[str]:
+    """Every text of the knowledge base whose words a question may misspell."""
+    texts: list[str] = [kb.article, *kb.unanswerable, *kb.stopwords]
+    for fact in kb.facts:
+        texts += (*fact.questions, *fact.keywords, fact.answer, fact.quote, *fact.answers.values())
+    for key, variants in kb.aliases.items():
+        texts += (key, *variants)
+    for phrasings in kb.chit_chat.values():
+        texts += phrasings
+    return texts
+
+
 class Index:
     """Everything about a knowledge base that does not depend on the question."""
 
@@ -217,6 +235,7 @@ class Index:
         self.longest_alias = self.aliases.longest
         self.stopwords = kb.stopwords
         self.stopword_list = sorted(kb.stopwords)
+        self.speller = Speller.of(_written(kb))
 
         vocab: dict[str, int] = {}
 
@@ -331,8 +350,9 @@ class Index:
         self.whole_index = _word_index(self.whole_texts)
 
     def words(self, question: str) -> _Words:
-        """The question's tokens before and after aliases, computed once per question."""
-        raw = normalise(question)
+        """The question's tokens (misspellings of written words corrected) before and after
+        aliases, computed once per question."""
+        raw = [self.speller.correct(token) for token in normalise(question)]
         return _Words(raw, apply_aliases(raw, self.aliases, self.longest_alias))
 
     def tokens(self, text: str) -> list[str]:
@@ -341,7 +361,8 @@ class Index:
 
     def content(self, text: str) -> list[str]:
         """The tokens of ``text`` that carry meaning (stopwords dropped unless nothing is left)."""
-        tokens = self.tokens(text)
+        # A lone letter is no word to match on ("e" of "e-services", a typed "a").
+        tokens = [t for t in self.tokens(text) if len(t) > 1 or is_number(t)]
         kept = [t for t in tokens if t not in self.stopwords]
         return kept or tokens
 
@@ -669,7 +690,11 @@ class Index:
         tokens = self.words(question).tokens
         position = {f.id: i for i, f in enumerate(self.kb.facts)}
         owner = position.get(fact.id) if fact is not None else None
-        lines = []
+        lines = [
+            f"{typed}: read as {meant} (a typo of a word the knowledge file writes)"
+            for typed in dict.fromkeys(normalise(question))
+            if (meant := self.speller.correct(typed)) != typed
+        ]
         for token in dict.fromkeys(t for t in tokens if t not in self.stopwords):
             if self._misspelt_stopword(token):
                 lines.append(f"{token}: a misspelt common word, ignored")

@@ -172,3 +172,17 @@ def test_a_negative_example_refuses_the_fact_it_resembles(toy: Engine) -> None:
 
 def test_an_unknown_name_refuses_the_fact(toy: Engine) -> None:
     assert fact_of(toy, "Who did Gamma meet in Omsk with Zorro?") is None
+
+
+def test_a_typo_of_a_word_known_only_through_an_alias_is_matched(toy: Engine) -> None:
+    """The alias "meet" stands for "meeting"; "meating" is two letters from "meeting"
+    but far from "meet", so it is corrected before aliases apply."""
+    assert fact_of(toy, "Gamma meating") == "meeting"
+    assert fact_of(toy, "Gamma meetnig") == "meeting"  # neighbours swapped
+
+
+@pytest.mark.parametrize("message", ["a", "e", "E", "it"])
+def test_a_lone_letter_or_pronoun_is_no_fact(engine: Engine, message: str) -> None:
+    """A single letter is no word to match on (the "e" of "e-services"), and a word inside
+    a whole-sentence phrasing ("was it a online") is not that phrasing."""
+    assert fact_of(engine, message) is None
