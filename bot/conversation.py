@@ -25,7 +25,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, replace
 
 from bot.asks import question_kind
-from bot.engine import JOINED, QUESTION_WORDS, Engine, Why
+from bot.engine import QUESTION_WORDS, Engine, Why, split_questions
 from bot.knowledge import Fact
 from bot.language import detect_language
 from bot.matcher import Verdict
@@ -183,7 +183,7 @@ def questions_of(text: str) -> list[str]:
         asking = [text.strip()]
     out: list[str] = []
     for sentence in asking:
-        for clause in JOINED.split(sentence):
+        for clause in split_questions(sentence):
             out.extend(c.strip(" ,") for c in _LISTED.split(clause) if _WORD.search(c))
     return out[:MAX_PARTS] if len(out) > 1 else [text]
 

@@ -60,6 +60,46 @@ JOINED = re.compile(
     rf"[,?]?\s+(?:and|also|plus|ve|və|hem|и|а)\s+(?=(?:{QUESTION_WORDS})\b)", re.IGNORECASE
 )
 
+WH_WORDS = (
+    r"what|who|whom|whose|which|when|where|why|how|"
+    r"ne|neler|nedir|neydi|neyi|kim|kimdir|kimin|hangi|nasıl|nasil|neden|niye|nerede|kaç|kac|"
+    r"nə|nədir|nəydi|nəyi|nələr|hansı|hansıdır|hansi|neçə|nece|necə|niyə|harada|"
+    r"что|кто|кем|кого|кому|чей|чья|чьё|чьи|какой|какая|какое|какие|какую|каком|каких|каким|"
+    r"когда|где|сколько|скока|скок|как|почему|зачем|откуда"
+)
+"""Words that ask wherever they stand: Turkish, Azerbaijani and Russian put them late
+("2021'de ticaret hacmi ne kadardı?", "кем работает Янык?")."""
+_ASKS = re.compile(rf"(?<!\w)(?:{WH_WORDS})(?!\w)", re.IGNORECASE)
+_CLAUSE_BREAK = re.compile(r"(,\s+|\s+(?:and|also|plus|ve|və|hem|и|а)\s+)", re.IGNORECASE)
+
+
+def split_questions(sentence: str) -> list[str]:
+    """The questions one sentence joins: at "and" + a question word ("who met and when
+    did they meet?"), and at a comma or "and"/"ve"/"və"/"и" between clauses that each ask
+    with a question word somewhere and have ``MIN_CLAUSE_WORDS`` words ("Babayev'in görevi
+    ne, Yanik'in görevi ne?"). A list ("the disabled, elderly and children") asks nothing
+    after its first comma, so it stays one question."""
+    out: list[str] = []
+    for clause in JOINED.split(sentence):
+        pieces = _CLAUSE_BREAK.split(clause)
+        found: list[str] = []
+        current = ""
+        for piece in pieces:
+            if _CLAUSE_BREAK.fullmatch(piece):
+                # A break before a new question belongs to neither side.
+                current += piece if current else ""
+                continue
+            current += piece
+            text = current.strip(" ,")
+            if _ASKS.search(text) and len(text.split()) >= MIN_CLAUSE_WORDS:
+                found.append(text)
+                current = ""
+        if current.strip(" ,") and found:
+            found[-1] = (found[-1] + current).strip(" ,")
+        out.extend(found if len(found) > 1 else [clause.strip(" ,")])
+    return [c for c in out if c]
+
+
 _E5 = E5Embedder()  # one model per process: it is read-only once loaded
 
 
@@ -129,7 +169,7 @@ def _segments(question: str) -> list[str]:
             out.append((asking or parts)[-1])
         out.extend(p for p in parts if p.endswith("?") and len(p.split()) >= MIN_CLAUSE_WORDS)
     for part in list(out):
-        clauses = [c.strip(" ,") for c in JOINED.split(part)]
+        clauses = split_questions(part)
         if len(clauses) > 1 and all(len(c.split()) >= MIN_CLAUSE_WORDS for c in clauses):
             out.extend(clauses)
     return list(dict.fromkeys(s for s in out if s))[:MAX_SEGMENTS]

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from bot.decision import NAMES, Rule, RuleError, fit, parse_rule, read_rule
-from bot.engine import Engine, Why, _segments
+from bot.engine import Engine, Why, _segments, split_questions
 from bot.knowledge import KnowledgeBase, KnowledgeError, load_knowledge, parse_knowledge
 from bot.matcher import Verdict
 from bot.meaning import HashEmbedder, Meaning, VectorFile, cut, text_key
@@ -310,3 +310,31 @@ def test_the_shipped_rule_is_for_the_shipped_model() -> None:
 
     rule = read_rule(Path(__file__).resolve().parent.parent / "knowledge" / "decision.yaml")
     assert rule is not None and rule.model == _E5.name
+
+
+@pytest.mark.parametrize(
+    ("message", "parts"),
+    [
+        ("who met and when did they meet?", ["who met", "when did they meet?"]),
+        # The question word late in each clause, joined by a comma or a conjunction.
+        (
+            "Babayev'in görevi ne, Yanık'ın görevi ne?",
+            ["Babayev'in görevi ne", "Yanık'ın görevi ne?"],
+        ),
+        (
+            "ticarət hədəfi nədir və dövriyyə nə qədər olub?",
+            ["ticarət hədəfi nədir", "dövriyyə nə qədər olub?"],
+        ),
+        ("Кто такой Бабаев и кем работает Янык?", ["Кто такой Бабаев", "кем работает Янык?"]),
+        # A list asks nothing after its commas: one question.
+        (
+            "What did he say about the disabled, elderly, children and women?",
+            ["What did he say about the disabled, elderly, children and women?"],
+        ),
+        ("Who met, and what did they discuss?", ["Who met", "what did they discuss?"]),
+    ],
+)
+def test_split_questions_finds_each_question_a_sentence_joins(
+    message: str, parts: list[str]
+) -> None:
+    assert split_questions(message) == parts
