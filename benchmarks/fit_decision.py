@@ -48,6 +48,11 @@ DEVELOPMENT = (
     "benchmarks/data/heldout_i18n.yaml",
     "benchmarks/data/blind/en_dev_2026-12-02.yaml",
     "benchmarks/data/blind/i18n_dev_2026-12-02.yaml",
+    # First contact on 2026-12-03 (docs/benchmarks.md); development sets since.
+    "benchmarks/data/blind/en_sealed_2026-12-03.yaml",
+    "benchmarks/data/blind/tr_sealed_2026-12-03.yaml",
+    "benchmarks/data/blind/az_sealed_2026-12-03.yaml",
+    "benchmarks/data/blind/ru_sealed_2026-12-03.yaml",
 )
 TRIVIA_SAMPLE = 1500  # of red-trivia's questions the model is consulted for
 
