@@ -88,6 +88,25 @@ SCOPE = frozenset(  # a word list reads better than 150 quoted strings
 """Scope words of English, Turkish, Azerbaijani and Russian (with and without their letters)."""
 _WORD = re.compile(r"\w+")
 
+TIME_SCOPE = frozenset(
+    """before previous previously former formerly still since anymore future later
+    önceki eski hâlâ gelecekte əvvəlki hələ gələcək раньше прежде бывший прежний
+    будущем""".split()  # noqa: SIM905
+)
+"""Scope words that move a question to another time than the article's ("who was minister
+*before* her?", "is she *still* minister?"): a fact answers such a question only when its
+own texts use the word. Only words that date and little else: not "next" or "after", which
+rank or mean "care for" as often ("the next biggest investor", "looking after children");
+not "önce", "sonra" or "keçmiş", which are also "just now" ("az önce"), "then" and the
+article's own "past period"; not "again", which is also "say that again". Only the
+spellings with their letters: folded, "hâlâ" is the Turkish "aunt"."""
+_YEAR = re.compile(r"(?<![\w.,])(?:19|20)\d\d(?![\w.,]*\d)")
+
+
+def years_in(text: str) -> frozenset[str]:
+    """The years (1900-2099) written in ``text``."""
+    return frozenset(_YEAR.findall(text))
+
 
 def question_kind(text: str) -> str:
     """The kind of answer ``text`` asks for: the first question word wins."""

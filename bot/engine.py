@@ -23,7 +23,7 @@ from typing import Literal
 
 import numpy as np
 
-from bot.asks import kind_profile, question_kind, scope_words
+from bot.asks import TIME_SCOPE, kind_profile, question_kind, scope_words, years_in
 from bot.decision import NAMES, Rule, RuleError, read_rule
 from bot.knowledge import Fact, KnowledgeBase, KnowledgeError, Problem
 from bot.matcher import Index, Match, MatchSettings, Verdict
@@ -357,6 +357,8 @@ class Engine:
         kind = question_kind(segment)
         asked_numbers = numbers_in(segment)
         asked_scope = scope_words(segment)
+        asked_years = years_in(segment)
+        asked_time = asked_scope & TIME_SCOPE
         position = {f.id: i for i, f in enumerate(facts)}
         out = []
         for fact_id in dict.fromkeys(f.id for f in [*lex_order, *sem_order]):
@@ -364,6 +366,10 @@ class Engine:
             fact = facts[i]
             if kind in VETO_KINDS and kind not in sp.asked[i]:
                 continue  # the fact's editors never asked it this: it does not state it
+            if (asked_years - sp.numbers[i]) or (asked_time - sp.scopes[i]):
+                # Another year ("trade in 2022?" of a 2021 figure) or another time ("who was
+                # minister before her?") than the fact's texts ever speak of.
+                continue
             lex = lexical.get(fact.id, 0.0)
             other_lex = max((v for k, v in lexical.items() if k != fact.id), default=0.0)
             sem = float(fact_sims[i])
@@ -469,6 +475,8 @@ class Engine:
             else "no candidate fact (a fact answers an outcome question only when one of its "
             "phrasings asks one)"
             if question_kind(why.segment) in VETO_KINDS
+            else "no candidate fact (none speaks of the year or time the question asks about)"
+            if years_in(why.segment) or scope_words(why.segment) & TIME_SCOPE
             else "no candidate fact"
         )
         return _decided(Verdict.NO_ANSWER, None, p, margin, lexical, replace(why, reason=reason))

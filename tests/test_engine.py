@@ -166,6 +166,29 @@ def test_a_fact_answers_an_outcome_question_only_if_its_phrasings_ask_one(
     assert fact_id(engine_with(asked, rule_on("lex")), "did Alpha reach the plum goal?") == "goal"
 
 
+def test_a_fact_answers_no_year_its_texts_do_not_name(kb: KnowledgeBase) -> None:
+    engine = engine_with(kb, rule_on("lex"))
+    assert fact_id(engine, "How many pears did Beta sell in 2021?") == "pears"
+    declined = engine.match("How many pears did Beta sell in 2023?")
+    assert declined.fact is None and "year or time" in declined.why.reason
+
+
+def test_a_fact_answers_another_time_only_if_its_texts_speak_of_it() -> None:
+    # As stopwords, "before" and "still" cost the lexical score nothing: only the time
+    # scope can refuse.
+    lenient = KB_YAML.replace("in, by, who]", "in, by, who, before, still, does]")
+    engine = engine_with(parse_knowledge(lenient, ARTICLE, "toy.yaml"), rule_on("lex"))
+    assert fact_id(engine, "Who did Gamma meet?") == "meeting"
+    assert fact_id(engine, "Who did Gamma meet before?") is None
+    assert fact_id(engine, "Does Gamma still meet Delta?") is None
+    asked = parse_knowledge(
+        lenient.replace("Gamma meeting]", "Gamma meeting, Who did Gamma meet before?]"),
+        ARTICLE,
+        "toy.yaml",
+    )
+    assert fact_id(engine_with(asked, rule_on("lex")), "Who did Gamma meet before?") == "meeting"
+
+
 def test_a_chatty_message_is_also_judged_by_its_last_question() -> None:
     message = "Hi there, I read your news today and found it nice. Who did Gamma meet?"
     assert _segments(message) == [message, "Who did Gamma meet?"]
