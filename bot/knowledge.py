@@ -38,7 +38,7 @@ MIN_QUOTE_WORDS = 3
 """A quote shorter than this proves nothing ("the"), unless it is a whole line (a byline)."""
 MAX_PROBLEMS = 100
 """Problems listed for one file at most; the rest are counted in one last line."""
-INTENTS = ("greeting", "thanks", "help", "goodbye", "about", "ack", "self")
+INTENTS = ("greeting", "thanks", "help", "goodbye", "about", "ack", "self", "chatter")
 """Small-talk intents the ``chit_chat`` section may list phrasings for."""
 LANGUAGES = frozenset({"en", "tr", "az", "ru"})
 """Language codes a fact's per-language ``answers`` may use."""

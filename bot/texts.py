@@ -20,6 +20,9 @@ SMALLTALK = {
     # Questions about the bot as if it were a person (its age, home, family, feelings, pay).
     "self": "I'm only a bot: no age, home, family or feelings of my own. What I do know is one "
     "news article; ask me about it.",
+    # Requests beyond an article (a joke, a song), moods, wishes, insults.
+    "chatter": "That's beyond me: all I know is one news article. Ask me about it, for "
+    "example who met or what they discussed.",
 }
 SOURCE_LINE = "Source: {outlet}, {date}"
 NON_TEXT = "I can only answer text questions about the article. Please type your question."
