@@ -100,12 +100,6 @@ rank or mean "care for" as often ("the next biggest investor", "looking after ch
 not "önce", "sonra" or "keçmiş", which are also "just now" ("az önce"), "then" and the
 article's own "past period"; not "again", which is also "say that again". Only the
 spellings with their letters: folded, "hâlâ" is the Turkish "aunt"."""
-_YEAR = re.compile(r"(?<![\w.,])(?:19|20)\d\d(?![\w.,]*\d)")
-
-
-def years_in(text: str) -> frozenset[str]:
-    """The years (1900-2099) written in ``text``."""
-    return frozenset(_YEAR.findall(text))
 
 
 def question_kind(text: str) -> str:

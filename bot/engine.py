@@ -23,7 +23,7 @@ from typing import Literal
 
 import numpy as np
 
-from bot.asks import TIME_SCOPE, kind_profile, question_kind, scope_words, years_in
+from bot.asks import TIME_SCOPE, kind_profile, question_kind, scope_words
 from bot.decision import NAMES, Rule, RuleError, read_rule
 from bot.knowledge import Fact, KnowledgeBase, KnowledgeError, Problem
 from bot.matcher import Index, Match, MatchSettings, Verdict
@@ -44,6 +44,7 @@ VETO_KINDS = frozenset({"outcome"})
 """Kinds of question a fact answers only when one of its phrasings asks that kind: an article
 that states a goal does not say whether it was met ("did they reach $15 billion?")."""
 _NUMBER = re.compile(r"(?<![\w.,])\d+(?:[.,]\d+)?")
+_YEAR = re.compile(r"(?:19|20)\d\d")
 MIN_CLAUSE_WORDS = 3
 MAX_SEGMENTS = 4
 """At most this many parts of one message are judged (each costs the model one vector)."""
@@ -152,6 +153,11 @@ def numbers_in(text: str) -> frozenset[str]:
     """The numbers written in ``text``, a decimal comma read as a point ("4,6" is "4.6")."""
     found = (m.replace(",", ".") for m in _NUMBER.findall(text))
     return frozenset(n.rstrip("0").rstrip(".") if "." in n else n for n in found)
+
+
+def _years(numbers: frozenset[str]) -> frozenset[str]:
+    """The years (1900-2099) among ``numbers`` (:func:`numbers_in`)."""
+    return frozenset(n for n in numbers if _YEAR.fullmatch(n))
 
 
 def _segments(question: str) -> list[str]:
@@ -357,7 +363,7 @@ class Engine:
         kind = question_kind(segment)
         asked_numbers = numbers_in(segment)
         asked_scope = scope_words(segment)
-        asked_years = years_in(segment)
+        asked_years = _years(asked_numbers)
         asked_time = asked_scope & TIME_SCOPE
         position = {f.id: i for i, f in enumerate(facts)}
         out = []
@@ -476,7 +482,7 @@ class Engine:
             "phrasings asks one)"
             if question_kind(why.segment) in VETO_KINDS
             else "no candidate fact (none speaks of the year or time the question asks about)"
-            if years_in(why.segment) or scope_words(why.segment) & TIME_SCOPE
+            if _years(numbers_in(why.segment)) or scope_words(why.segment) & TIME_SCOPE
             else "no candidate fact"
         )
         return _decided(Verdict.NO_ANSWER, None, p, margin, lexical, replace(why, reason=reason))

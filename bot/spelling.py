@@ -72,11 +72,14 @@ class Speller:
         counts = Counter(
             token for text in texts for token in tokenize(fold(text)) if not is_number(token)
         )
+        # A five-letter typo may be a four-letter word with a letter extra ("whoom").
         words = tuple(sorted(w for w in counts if len(w) >= MIN_LENGTH - 1))
+        # Folding is the cost: fold each distinct word once, in order of first appearance so
+        # the first spelling wins.
+        written = dict.fromkeys(w for text in texts for w in _WORD.findall(text.lower()))
         surface: dict[str, str] = {}
-        for text in texts:
-            for word in _WORD.findall(text.lower()):
-                surface.setdefault(fold(word), word)
+        for word in written:
+            surface.setdefault(fold(word), word)
         return cls(dict(counts), words, surface)
 
     def correct(self, token: str) -> str:
