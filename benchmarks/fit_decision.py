@@ -35,11 +35,11 @@ import numpy as np
 from benchmarks.common import ROOT, load_project, load_questions
 from benchmarks.corpora import red_trivia
 from bot.decision import Rule, fit
-from bot.engine import _E5, Engine
+from bot.engine import Engine
 from bot.evaluation import Case
 from bot.knowledge import KnowledgeBase
 from bot.matcher import MatchSettings, Verdict
-from bot.meaning import Meaning
+from bot.meaning import Meaning, shared_e5
 
 DEVELOPMENT = (
     "tests/data/questions.yaml",
@@ -236,7 +236,7 @@ def report(
     """Leave-one-set-out figures: each set scored by a rule fitted without it."""
     print("\nleave-one-set-out (answerable right / declined right), vs the lexical matcher alone:")
     for held in sets:
-        rule = fitted_rule({k: v for k, v in sets.items() if k != held}, trivia, _E5.name)
+        rule = fitted_rule({k: v for k, v in sets.items() if k != held}, trivia, shared_e5().name)
         lexical = Engine.build(kb, settings, rule=None, meaning=None)
         base = [(e.case.category, lexical.index.match(e.case.question)) for e in sets[held]]
         ans = [
@@ -267,7 +267,10 @@ def main() -> None:
     kb, settings = load_project()
     started = time.perf_counter()
     engine = Engine.build(
-        kb, settings, rule=None, meaning=Meaning(_E5, Path(kb.path).parent / "embeddings.npz")
+        kb,
+        settings,
+        rule=None,
+        meaning=Meaning(shared_e5(), Path(kb.path).parent / "embeddings.npz"),
     )
     print(f"engine with meaning built in {time.perf_counter() - started:.1f} s")
     cache = ROOT / "benchmarks" / ".cache" / "evidence.pkl"
@@ -281,7 +284,7 @@ def main() -> None:
         with cache.open("wb") as handle:
             pickle.dump((sets, trivia), handle)
     report(kb, settings, sets, trivia)
-    rule = fitted_rule(sets, trivia, _E5.name)
+    rule = fitted_rule(sets, trivia, shared_e5().name)
     rule = replace(
         rule,
         fitted=(

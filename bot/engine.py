@@ -27,7 +27,7 @@ from bot.asks import TIME_SCOPE, kind_profile, question_kind, scope_words
 from bot.decision import NAMES, Rule, RuleError, read_rule
 from bot.knowledge import Fact, KnowledgeBase, KnowledgeError, Problem
 from bot.matcher import Index, Match, MatchSettings, Verdict
-from bot.meaning import E5Embedder, Meaning, TextSpace, Vectors, cut
+from bot.meaning import Meaning, TextSpace, Vectors, cut, shared_e5
 from bot.normalise import normalise
 
 CANDIDATES = 3
@@ -99,9 +99,6 @@ def split_questions(sentence: str) -> list[str]:
             found[-1] = (found[-1] + current).strip(" ,")
         out.extend(found if len(found) > 1 else [clause.strip(" ,")])
     return [c for c in out if c]
-
-
-_E5 = E5Embedder()  # one model per process: it is read-only once loaded
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,7 +295,7 @@ class Engine:
                 raise KnowledgeError([Problem(where, message)]) from None
         if meaning == "auto":
             meaning = (
-                Meaning(_E5, folder / "embeddings.npz" if folder is not None else None)
+                Meaning(shared_e5(), folder / "embeddings.npz" if folder is not None else None)
                 if rule is not None
                 else None
             )

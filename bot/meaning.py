@@ -76,6 +76,14 @@ class E5Embedder:
         return out.reshape(len(texts), -1)
 
 
+_SHARED_E5 = E5Embedder()
+
+
+def shared_e5() -> E5Embedder:
+    """This process's one e5 model (read-only once loaded, so every engine shares it)."""
+    return _SHARED_E5
+
+
 class HashEmbedder:
     """A tiny deterministic stand-in (character trigrams hashed into 256 dimensions).
 

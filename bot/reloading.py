@@ -1,20 +1,21 @@
 """Reloading the knowledge base while the bot keeps answering (no Telegram import here).
 
 :class:`KnowledgeHolder` owns the one reference to the current :class:`~bot.replies.Engine`.
-A reload reads, validates and indexes the *whole* new file first, in a worker thread, and only
-then swaps that single attribute. A file with any problem leaves the old engine serving.
-Readers take ``holder.engine`` once per question and use that object throughout, so one reply
-never mixes two versions of the knowledge base.
+A reload reads, validates and indexes the *whole* new file first, in a child process bounded
+in time and memory (:mod:`bot.build_worker`), and only then swaps that single attribute. A
+file with any problem leaves the old engine serving. Readers take ``holder.engine`` once per
+question and use that object throughout, so one reply never mixes two versions of the
+knowledge base.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.build_worker import MEMORY_BYTES, BuildError, build_isolated
 from bot.knowledge import KnowledgeBase, KnowledgeError, Problem, load_knowledge
 from bot.matcher import MatchSettings
 from bot.replies import Engine, settle
@@ -23,10 +24,8 @@ logger = logging.getLogger(__name__)
 
 MAX_LISTED_IDS = 30
 """A summary names at most this many ids per category (the rest are counted)."""
-BUILD_SWITCH_INTERVAL = 0.0005
-"""The interpreter's thread switch interval while a reload builds (default 0.005 s)."""
 RELOAD_SECONDS = 30.0
-"""A reload that has not built the new engine in this long is given up (the old one serves)."""
+"""A reload that has not built the new engine in this long is stopped (the old one serves)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,10 +138,9 @@ class KnowledgeHolder:
         self.version = 1
         """Incremented by every successful swap."""
         self.timeout = RELOAD_SECONDS
+        self.memory = MEMORY_BYTES
+        """A reload's build may take ``timeout`` seconds and map ``memory`` bytes."""
         self._lock = asyncio.Lock()
-        self._unfinished: asyncio.Future[Engine] | None = None
-        """A build given up for taking too long; it cannot be stopped, so no new one starts
-        until it ends (two would compete for the same CPU)."""
 
     @classmethod
     def load(
@@ -156,43 +154,35 @@ class KnowledgeHolder:
         return holder
 
     def _build(self) -> Engine:
-        return Engine.build(load_knowledge(self.facts, self.article), self.settings)
+        """The new engine, from a child process (blocks: run it off the event loop)."""
+        return build_isolated(
+            self.facts, self.article, self.settings, timeout=self.timeout, memory=self.memory
+        )
 
     def _refused(self, message: str) -> ReloadFailure:
         problem = Problem(str(self.facts), message)
         return ReloadFailure(str(self.facts), KnowledgeError([problem]), len(self.engine.kb.facts))
 
     async def reload(self) -> ReloadOutcome:
-        """Load, validate and index the files in a worker thread, then swap; never raises
+        """Load, validate and index the files in a child process, then swap; never raises
         KnowledgeError (the old engine keeps serving and the failure is returned).
 
         The event loop never waits for the build, so the bot keeps answering meanwhile; a
-        build that takes longer than ``timeout`` seconds is given up (the thread runs on,
-        its result is thrown away).
+        build that takes longer than ``timeout`` seconds or more than ``memory`` bytes is
+        stopped, and nothing of it stays behind.
         """
         async with self._lock:  # concurrent reloads run one after the other
-            if self._unfinished is not None and not self._unfinished.done():
-                return self._refused("the previous reload is still building; try again later")
             old = self.engine
-            build = asyncio.get_running_loop().run_in_executor(None, self._build)
-            # The build is pure Python and holds the GIL in slices of the switch interval
-            # (5 ms): every time the event loop lets go of it (a socket, a commit) it would
-            # wait a slice to get it back. Shorter slices while building keep answers quick.
-            interval = sys.getswitchinterval()
-            sys.setswitchinterval(BUILD_SWITCH_INTERVAL)
-            build.add_done_callback(lambda _: sys.setswitchinterval(interval))
             try:
-                new = await asyncio.wait_for(asyncio.shield(build), self.timeout)
-            except TimeoutError:
-                self._unfinished = build
-                build.add_done_callback(_discard_result)
+                new = await asyncio.get_running_loop().run_in_executor(None, self._build)
+            except BuildError as exc:
                 logger.error(
-                    "reload of %s gave up after %.0f s; still serving %d facts",
+                    "reload of %s stopped: %s; still serving %d facts",
                     self.facts,
-                    self.timeout,
+                    exc,
                     len(old.kb.facts),
                 )
-                return self._refused(f"building the new version took over {self.timeout:.0f} s")
+                return self._refused(str(exc))
             except KnowledgeError as exc:
                 logger.warning(
                     "reload of %s refused (%d problem(s)); still serving %d facts",
@@ -216,8 +206,3 @@ class KnowledgeHolder:
             )
             return summary
 
-
-def _discard_result(future: asyncio.Future[Engine]) -> None:
-    """The end of a build that was given up: its engine (or error) is not wanted."""
-    if not future.cancelled() and future.exception() is not None:
-        logger.info("the abandoned reload ended with %s", type(future.exception()).__name__)

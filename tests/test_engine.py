@@ -318,21 +318,21 @@ class _NoModel:
 def test_the_shipped_vector_file_holds_exactly_the_shipped_texts(tmp_path: Path) -> None:
     """Start-up embeds nothing, and the file carries no stale vectors (run the bot once
     after editing the knowledge file to refresh it)."""
-    from bot.engine import _E5
+    from bot.meaning import shared_e5
 
     root = Path(__file__).resolve().parent.parent / "knowledge"
     store = tmp_path / "embeddings.npz"
     shutil.copyfile(root / "embeddings.npz", store)
     kb = load_knowledge(root / "facts.yaml", root / "article.txt")
-    Engine.build(kb, rule=None, meaning=Meaning(_NoModel(_E5.name), store))
+    Engine.build(kb, rule=None, meaning=Meaning(_NoModel(shared_e5().name), store))
     assert store.read_bytes() == (root / "embeddings.npz").read_bytes()
 
 
 def test_the_shipped_rule_is_for_the_shipped_model() -> None:
-    from bot.engine import _E5
+    from bot.meaning import shared_e5
 
     rule = read_rule(Path(__file__).resolve().parent.parent / "knowledge" / "decision.yaml")
-    assert rule is not None and rule.model == _E5.name
+    assert rule is not None and rule.model == shared_e5().name
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
+import shutil
 import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -31,7 +33,7 @@ from fakes.recording_request import BOT_USERNAME, RecordingRequest
 from telegram import Update
 
 from bot import texts
-from bot.outbox import Outbox
+from bot.outbox import Outbox, OutboxInUse
 from bot.ratelimit import Decision, FloodControl, RateLimiter
 from bot.reloading import KnowledgeHolder, ReloadFailure
 from bot.replies import render_html, reply_to
@@ -247,34 +249,60 @@ async def test_ignored_group_messages_cost_nothing(limited: Harness) -> None:
 # --- 3. reload off the event loop, bounded ----------------------------------------------------
 
 
-async def test_a_reload_that_takes_too_long_is_given_up_and_the_old_engine_serves(
+def _children() -> set[int]:
+    """Process ids of this process's children that are alive (the forkserver included)."""
+    import multiprocessing
+
+    return {p.pid for p in multiprocessing.active_children() if p.pid is not None}
+
+
+async def test_a_reload_that_takes_too_long_is_stopped_and_the_old_engine_serves(
     tmp_path: Path,
 ) -> None:
     settings = make_settings(tmp_path)
     holder = KnowledgeHolder.load(settings.facts, settings.article, settings.matching)
     old = holder.engine
-    release = threading.Event()
-    original = holder._build
-
-    def stuck() -> Any:
-        release.wait(30)
-        return original()
-
-    holder._build = stuck  # type: ignore[method-assign]
-    holder.timeout = 0.05
+    holder.timeout = 0.01  # building the article's knowledge base takes ~0.6 s
     outcome = await holder.reload()
     assert isinstance(outcome, ReloadFailure) and "took over" in outcome.text()
     assert holder.engine is old and holder.version == 1
-    again = await holder.reload()  # the abandoned build still runs: no second one
-    assert isinstance(again, ReloadFailure) and "still building" in again.text()
-    release.set()
-    holder._build = original  # type: ignore[method-assign]
-    assert holder._unfinished is not None
-    await holder._unfinished  # the abandoned build ends; its engine is thrown away
-    assert holder.engine is old
-    holder.timeout = 30
+    assert _children() == set()  # the build was killed, not left running
+    holder.timeout = 30  # nothing of the stopped build stands in the way of the next one
     assert not isinstance(await holder.reload(), ReloadFailure)
-    assert holder.version == 2
+    assert holder.version == 2 and holder.engine is not old
+
+
+async def test_a_reload_that_needs_too_much_memory_is_refused_and_the_old_engine_serves(
+    tmp_path: Path,
+) -> None:
+    settings = make_settings(tmp_path)
+    holder = KnowledgeHolder.load(settings.facts, settings.article, settings.matching)
+    old = holder.engine
+    holder.memory = 64 << 20  # the build maps ~290 MB
+    outcome = await holder.reload()
+    assert isinstance(outcome, ReloadFailure) and "needed more than 64 MiB" in outcome.text()
+    assert holder.engine is old and holder.version == 1
+
+
+async def test_the_engine_a_reload_builds_answers_as_the_one_built_in_process(
+    tmp_path: Path,
+) -> None:
+    settings = make_settings(tmp_path)
+    shipped = Path(__file__).parents[1] / "knowledge"
+    for name in ("decision.yaml", "embeddings.npz"):  # the decision rule and the meaning model
+        shutil.copyfile(shipped / name, settings.facts.parent / name)
+    holder = KnowledgeHolder.load(settings.facts, settings.article, settings.matching)
+    local = holder.engine
+    assert not isinstance(await holder.reload(), ReloadFailure)
+    rebuilt = holder.engine
+    assert rebuilt is not local and rebuilt.kb == local.kb
+    questions = [q for fact in local.kb.facts for q in fact.questions[:3]]
+    questions += ["who is she?", "what is the capital of France?", "Hallo, wie geht's?"]
+    for question in questions:
+        assert render_html(reply_to(rebuilt, question)) == render_html(reply_to(local, question))
+    # the model itself is not copied: both engines share this process's one
+    assert rebuilt.meaning is not None and local.meaning is not None
+    assert rebuilt.meaning.embedder is local.meaning.embedder
 
 
 # --- 5. a malformed update is skipped ----------------------------------------------------------
@@ -335,6 +363,15 @@ async def test_a_send_cancelled_in_the_rate_limiter_was_never_sending(tmp_path: 
         states = [state for *_, state, _ in h.delivery.outbox.rows()]
         assert states == ["sent"] * 20 + ["pending"]
         assert len(h.request.sent("sendMessage")) == 20
+
+
+def test_one_outbox_serves_one_process_at_a_time(tmp_path: Path) -> None:
+    first = Outbox(tmp_path / "outbox.sqlite3")
+    with pytest.raises(OutboxInUse, match=rf"pid {os.getpid()}\b.*outbox\.sqlite3"):
+        Outbox(tmp_path / "outbox.sqlite3")
+    Outbox(tmp_path / "other.sqlite3").close()  # another file is another lock
+    first.close()
+    Outbox(tmp_path / "outbox.sqlite3").close()  # free again once closed
 
 
 async def test_the_outbox_is_flushed_at_the_next_start(tmp_path: Path) -> None:
