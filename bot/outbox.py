@@ -19,8 +19,10 @@ tell, so it is sent again and logged as possibly duplicated (:meth:`Outbox.recov
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
+import os
 import sqlite3
 import time
 from collections.abc import Callable
@@ -48,6 +50,28 @@ CREATE INDEX IF NOT EXISTS replies_state ON replies (state, id);
 CREATE TABLE IF NOT EXISTS handled (update_id INTEGER PRIMARY KEY, at REAL NOT NULL);
 """
 _OPEN_STATES: Final = ("pending", "sending")
+
+
+class OutboxInUse(Exception):
+    """Another process holds the outbox: two bots on one outbox would send its replies twice."""
+
+
+def _lock(path: Path) -> int:
+    """Take the outbox's lock file for this process's lifetime (released by the kernel when
+    the process ends, however it ends); raises :class:`OutboxInUse` if another holds it."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.read(fd, 32).decode("ascii", "replace").strip() or "unknown"
+        os.close(fd)
+        raise OutboxInUse(
+            f"another bot process (pid {holder}) is using the outbox {path.with_suffix('')}; "
+            "stop it first, or give this one its own telegram.outbox_path"
+        ) from None
+    os.ftruncate(fd, 0)
+    os.write(fd, str(os.getpid()).encode("ascii"))
+    return fd
 
 
 @dataclass(slots=True)
@@ -81,9 +105,15 @@ class Outbox:
         self.path = Path(path)
         self.expiry_seconds = expiry_seconds
         self._clock = clock  # wall clock: ages must survive a restart
+        self._lock: int | None = None
         if str(path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), isolation_level=None)
+            self._lock = _lock(self.path.with_name(self.path.name + ".lock"))
+        try:
+            self._db = sqlite3.connect(str(path), isolation_level=None)
+        except sqlite3.Error:
+            self._unlock()
+            raise
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("PRAGMA busy_timeout=5000")
@@ -91,6 +121,12 @@ class Outbox:
 
     def close(self) -> None:
         self._db.close()
+        self._unlock()
+
+    def _unlock(self) -> None:
+        if self._lock is not None:
+            os.close(self._lock)  # closing the descriptor releases the lock
+            self._lock = None
 
     # -- writing -------------------------------------------------------------------------------
 

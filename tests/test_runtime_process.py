@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from fakes.bot_api import FakeBotApi, Fault
-from fakes.bot_process import BotProcess, bot_env, free_port, write_config
+from fakes.bot_process import BotProcess, bot_env, free_port, run_bot, write_config
 
 # Every test here runs a real bot process for seconds: the fast loop skips them.
 pytestmark = pytest.mark.slow
@@ -286,3 +286,19 @@ def test_the_outbox_file_is_beside_the_config(api: FakeBotApi, tmp_path: Path) -
     finally:
         bot.terminate()
     assert (tmp_path / "outbox.sqlite3").is_file()  # telegram.outbox_path's default
+
+
+def test_a_second_bot_on_the_same_outbox_is_refused_in_one_line(
+    api: FakeBotApi, tmp_path: Path
+) -> None:
+    bot = start(api, tmp_path)
+    try:
+        bot.wait_polling()
+        config = tmp_path / "bot.yaml"
+        second = run_bot("run", "--config", str(config), env=bot_env(api, TOKEN), timeout=60)
+    finally:
+        bot.terminate()
+    assert second.returncode == 1
+    lines = second.stderr.strip().splitlines()
+    assert len(lines) == 1 and "another bot process (pid" in lines[0], second.stderr
+    assert "outbox.sqlite3" in lines[0]

@@ -31,7 +31,7 @@ from bot.config import Settings
 from bot.conversation import Conversations
 from bot.knowledge import KnowledgeError
 from bot.logsetup import RedactingFilter, configure_logging
-from bot.outbox import Outbox
+from bot.outbox import Outbox, OutboxInUse
 from bot.ratelimit import FloodControl, RateLimiter
 from bot.reloading import KnowledgeHolder
 from bot.telegram.delivery import Delivery, OutboxRateLimiter, PerChatUpdateProcessor
@@ -281,6 +281,8 @@ def run(settings: Settings, holder: KnowledgeHolder | None = None) -> int:
     redactor = RedactingFilter(secrets)
     try:
         application = build_application(settings, holder, token=token)
+    except OutboxInUse as exc:
+        return _fail(str(exc))
     except (sqlite3.Error, OSError) as exc:
         return _fail(f"cannot open the outbox {outbox_file(settings)}: {exc}")
     lifecycle: Lifecycle = application.bot_data[STATE_KEY].lifecycle
