@@ -53,11 +53,11 @@ from fakes.bot_process import BotProcess, clean_env, write_config
 from fakes.recording_request import BOT_USERNAME
 
 from bot import texts
+from bot.conversation import Conversations
 from bot.replies import (
     Engine,
     help_card,
     render_html,
-    reply_to,
     source_card,
     start_card,
     topics_card,
@@ -155,14 +155,23 @@ class Driver:
                 self.later(chat_id)
 
 
-def expected_reply(engine: Engine, text: str) -> str:
-    """What the bot says to ``text`` in a private chat: a command's card, or the answer."""
-    if text.startswith("/"):
-        command = text.split()[0][1:].split("@")[0].lower()
-        cards = {"start": start_card, "topics": topics_card, "source": source_card}
-        return cards.get(command, help_card)(engine).html()  # unknown commands: /help
-    question = strip_mention(text, BOT_USERNAME)
-    return render_html(reply_to(engine, question)) if question else start_card(engine).html()
+def expected_replies(engine: Engine, texts_sent: list[str]) -> list[str]:
+    """What the bot says to one private chat's messages, in order: a command's card, or the
+    answer, read as the bot reads it (a follow-up leans on the chat's previous question)."""
+    conversations = Conversations(3600.0)
+    out = []
+    for text in texts_sent:
+        if text.startswith("/"):
+            command = text.split()[0][1:].split("@")[0].lower()
+            cards = {"start": start_card, "topics": topics_card, "source": source_card}
+            out.append(cards.get(command, help_card)(engine).html())  # unknown: /help
+            continue
+        question = strip_mention(text, BOT_USERNAME)
+        if not question:
+            out.append(start_card(engine).html())
+            continue
+        out.append(render_html(conversations.respond(engine, "chat", question, float(len(out)))))
+    return out
 
 
 def peak_rss(pid: int) -> int:
@@ -236,8 +245,10 @@ def main(argv: list[str] | None = None) -> int:
     differences = []
     for user in users.values():
         missing += max(0, len(user.questions) - len(user.replies))
-        for question, reply in zip(user.questions, user.replies, strict=False):
-            expected = expected_reply(engine, question)
+        expected_all = expected_replies(engine, user.questions)
+        for question, reply, expected in zip(
+            user.questions, user.replies, expected_all, strict=False
+        ):
             if reply == texts.ERROR:
                 apologies += 1
             elif reply == texts.RATE_LIMITED:
@@ -404,9 +415,11 @@ def run_isolation(args: argparse.Namespace) -> int:
         finally:
             bot.kill()
     wrong = sum(
-        reply != expected_reply(engine, question)
+        reply != expected
         for user in users.values()
-        for question, reply in zip(user.questions, user.replies, strict=False)
+        for reply, expected in zip(
+            user.replies, expected_replies(engine, user.questions), strict=False
+        )
     )
     lat = driver.latencies
     what = (
