@@ -74,6 +74,18 @@ class Settings:
     context_minutes: float = 10.0
     """How long a conversation's last question and answer serve follow-ups."""
 
+    @property
+    def outbox_file(self) -> Path:
+        """``telegram.outbox_path``, relative to the config file's folder."""
+        base = self.config_path.parent if self.config_path is not None else Path.cwd()
+        return base / self.telegram.outbox_path
+
+    @property
+    def heartbeat_file(self) -> Path:
+        """Beside the outbox; the running bot touches it while it polls or serves the webhook
+        (``deploy/healthcheck.py`` reads its age)."""
+        return self.outbox_file.with_name(self.outbox_file.name + ".alive")
+
 
 def _expect(value: object, kind: type | tuple[type, ...], key: str) -> Any:
     if isinstance(value, bool) and kind in (int, float, (int, float)):
@@ -229,9 +241,14 @@ def _telegram(raw: dict[str, Any], env: Mapping[str, str]) -> TelegramSettings:
     seconds = _expect(limit.get("per_seconds", 60), (int, float), "telegram.rate_limit.per_seconds")
     if questions < 1 or seconds <= 0:
         raise ConfigError("telegram.rate_limit.questions and per_seconds must be positive")
-    outbox_path = _expect(raw.get("outbox_path", "outbox.sqlite3"), str, "telegram.outbox_path")
+    outbox_key = "BOT_OUTBOX_PATH" if env.get("BOT_OUTBOX_PATH") is not None else None
+    outbox_path = (
+        env["BOT_OUTBOX_PATH"]
+        if outbox_key
+        else _expect(raw.get("outbox_path", "outbox.sqlite3"), str, "telegram.outbox_path")
+    )
     if not outbox_path.strip():
-        raise ConfigError("telegram.outbox_path must not be empty")
+        raise ConfigError(f"{outbox_key or 'telegram.outbox_path'} must not be empty")
     expiry = _expect(
         raw.get("outbox_expiry_hours", 24), (int, float), "telegram.outbox_expiry_hours"
     )

@@ -205,4 +205,3 @@ class KnowledgeHolder:
                 _list_ids(summary.changed),
             )
             return summary
-

@@ -186,6 +186,21 @@ def test_threshold_bounds_are_allowed(tmp_path: Path, value: str) -> None:
     assert settings.matching.uncertain_threshold == float(value)
 
 
+def test_outbox_path_from_config_or_environment(tmp_path: Path) -> None:
+    conf = tmp_path / "conf"
+    assert load(tmp_path, "").outbox_file == conf / "outbox.sqlite3"
+    assert load(tmp_path, "").heartbeat_file == conf / "outbox.sqlite3.alive"
+    text = "telegram:\n  outbox_path: state/replies.db\n"
+    assert load(tmp_path, text).outbox_file == conf / "state" / "replies.db"
+    moved = load(tmp_path, text, BOT_OUTBOX_PATH="/var/lib/x/o.db")  # the environment wins
+    assert moved.outbox_file == Path("/var/lib/x/o.db")
+    assert moved.heartbeat_file == Path("/var/lib/x/o.db.alive")
+    assert "BOT_OUTBOX_PATH must not be empty" in refused(tmp_path, "", BOT_OUTBOX_PATH=" ")
+    assert "telegram.outbox_path must not be empty" in refused(
+        tmp_path, "telegram:\n  outbox_path: ''\n"
+    )
+
+
 # --- mode and webhook ----------------------------------------------------------------------
 
 

@@ -13,9 +13,12 @@ import shlex
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path, PurePosixPath
 
 import pytest
+
+from bot.config import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
@@ -76,6 +79,17 @@ def test_the_unit_runs_as_a_user_with_the_env_file() -> None:
     assert "network-online.target" in parsed["Unit"]["After"]
 
 
+def test_the_unit_puts_the_outbox_in_its_state_directory() -> None:
+    service = unit()["Service"]
+    # ProtectSystem=strict leaves only the state directory writable; the outbox must be there
+    key, value = service["Environment"].split("=", 1)
+    env = {key: value}
+    state = f"/var/lib/{service['StateDirectory']}/"
+    assert env["BOT_OUTBOX_PATH"].startswith(state)
+    outbox = load_settings(ROOT / "config" / "bot.yaml", env=env).outbox_file
+    assert str(outbox) == env["BOT_OUTBOX_PATH"]
+
+
 # --- the image -----------------------------------------------------------------------------
 
 
@@ -117,6 +131,14 @@ def test_the_image_runs_as_a_non_root_user() -> None:
     assert re.search(rf"useradd\b.*\s{re.escape(user)}\b", runs)
     names = [name for name, _ in final_stage()]
     assert names.index("USER") > max(i for i, n in enumerate(names) if n == "RUN")
+
+
+def test_the_image_puts_the_outbox_on_its_volume() -> None:
+    env = dict(pair.split("=", 1) for pair in shlex.split(last("ENV")))
+    (volume,) = json.loads(last("VOLUME"))
+    assert env["BOT_OUTBOX_PATH"].startswith(volume + "/")
+    outbox = load_settings(ROOT / "config" / "bot.yaml", env=env).outbox_file
+    assert str(outbox) == env["BOT_OUTBOX_PATH"]
 
 
 def test_the_image_has_a_healthcheck() -> None:
@@ -225,7 +247,22 @@ def healthcheck(tmp_path: Path, config: str, *args: str) -> subprocess.Completed
 
 
 def test_healthcheck_polling(tmp_path: Path) -> None:
-    assert healthcheck(tmp_path, "", "--pid", str(os.getpid())).returncode == 0
+    me = str(os.getpid())
+    beat = tmp_path / "outbox.sqlite3.alive"  # beside telegram.outbox_path's default
+    missing = healthcheck(tmp_path, "", "--pid", me)
+    assert missing.returncode == 1
+    assert (
+        missing.stderr
+        == f"unhealthy: no heartbeat file {beat} (the bot has not polled or served yet)\n"
+    )
+    beat.touch()
+    assert healthcheck(tmp_path, "", "--pid", me).returncode == 0
+    old = time.time() - 200
+    os.utime(beat, (old, old))
+    stale = healthcheck(tmp_path, "", "--pid", me)
+    assert stale.returncode == 1
+    assert stale.stderr.startswith("unhealthy: no heartbeat for 20") and "stuck" in stale.stderr
+    beat.touch()
     gone = healthcheck(tmp_path, "", "--pid", "999999999")
     assert gone.returncode == 1
     assert gone.stderr == "unhealthy: no process 999999999\n"
@@ -241,8 +278,9 @@ def test_healthcheck_webhook(tmp_path: Path) -> None:
             "telegram:\n  mode: webhook\n  webhook:\n    url: https://bot.example/telegram\n"
             f"    secret_token: s3cret\n    listen: 0.0.0.0\n    port: {port}\n"
         )
-        assert healthcheck(tmp_path, config).returncode == 0
-    down = healthcheck(tmp_path, config)
+        (tmp_path / "outbox.sqlite3.alive").touch()
+        assert healthcheck(tmp_path, config, "--pid", str(os.getpid())).returncode == 0
+    down = healthcheck(tmp_path, config, "--pid", str(os.getpid()))
     assert down.returncode == 1
     assert down.stderr.startswith(f"unhealthy: the webhook server on 127.0.0.1:{port} ")
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import http.client
 import json
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +18,7 @@ from typing import Any
 
 import pytest
 from fakes.bot_api import FakeBotApi, Fault
-from fakes.bot_process import BotProcess, bot_env, free_port, run_bot, write_config
+from fakes.bot_process import ROOT, BotProcess, bot_env, free_port, run_bot, write_config
 
 # Every test here runs a real bot process for seconds: the fast loop skips them.
 pytestmark = pytest.mark.slow
@@ -286,6 +288,25 @@ def test_the_outbox_file_is_beside_the_config(api: FakeBotApi, tmp_path: Path) -
     finally:
         bot.terminate()
     assert (tmp_path / "outbox.sqlite3").is_file()  # telegram.outbox_path's default
+
+
+def test_the_polling_bot_keeps_its_heartbeat_and_the_healthcheck_sees_it(
+    api: FakeBotApi, tmp_path: Path
+) -> None:
+    bot = start(api, tmp_path)
+    beat = tmp_path / "outbox.sqlite3.alive"
+    check = [sys.executable, str(ROOT / "deploy" / "healthcheck.py"), "--config"]
+    try:
+        bot.wait_polling()
+        first = beat.stat().st_mtime
+        polls = len(api.calls_of("getUpdates"))
+        api.wait_for(lambda calls: sum(c.method == "getUpdates" for c in calls) > polls, 30)
+        assert beat.stat().st_mtime > first  # touched again at every poll
+        args = [*check, str(tmp_path / "bot.yaml"), "--pid", str(bot.process.pid)]
+        healthy = subprocess.run(args, capture_output=True, text=True, timeout=60, cwd=ROOT)
+        assert healthy.returncode == 0, healthy.stderr
+    finally:
+        bot.terminate()
 
 
 def test_a_second_bot_on_the_same_outbox_is_refused_in_one_line(

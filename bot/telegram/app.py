@@ -9,7 +9,6 @@ import os
 import sqlite3
 import sys
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any, Final
 
 from telegram import Update
@@ -59,6 +58,7 @@ from bot.telegram.state import STATE_KEY, BotState
 from bot.telegram.transport import (
     ALLOWED_UPDATES,
     STOP_WAIT_SECONDS,
+    Heartbeat,
     Lifecycle,
     ResilientRequest,
     TelegramApp,
@@ -130,12 +130,6 @@ def add_handlers(application: TelegramApp, admins: filters.BaseFilter) -> None:
     application.add_error_handler(on_error)
 
 
-def outbox_file(settings: Settings) -> Path:
-    """``telegram.outbox_path``, relative to the config file's folder."""
-    base = settings.config_path.parent if settings.config_path is not None else Path.cwd()
-    return base / settings.telegram.outbox_path
-
-
 def build_application(
     settings: Settings,
     holder: KnowledgeHolder,
@@ -161,7 +155,7 @@ def build_application(
     lifecycle = Lifecycle()
     tg = settings.telegram
     if outbox is None:
-        outbox = Outbox(outbox_file(settings), tg.outbox_expiry_hours * 3600)
+        outbox = Outbox(settings.outbox_file, tg.outbox_expiry_hours * 3600)
     delivery = Delivery(outbox, stopping=lambda: lifecycle.stopping, sleep=sleep)
     builder = (
         ApplicationBuilder()
@@ -222,6 +216,8 @@ async def serve(application: TelegramApp, settings: Settings, lifecycle: Lifecyc
     delivery = state.delivery
     allowed = list(ALLOWED_UPDATES)
     server: WebhookServer | None = None
+    heartbeat = Heartbeat(settings.heartbeat_file)
+    beating: asyncio.Task[None] | None = None
     try:
         await application.start()  # the update processor's fetcher
         delivery.resume()  # replies an earlier run could not send go first
@@ -242,11 +238,14 @@ async def serve(application: TelegramApp, settings: Settings, lifecycle: Lifecyc
             await application.bot.set_webhook(
                 url=hook.url, secret_token=hook.secret_token, allowed_updates=allowed
             )
+            beating = asyncio.create_task(heartbeat.keep_beating(lifecycle), name="heartbeat")
             await lifecycle.wait()
         else:
-            await poll_updates(application, delivery, lifecycle, allowed)
+            await poll_updates(application, delivery, lifecycle, allowed, heartbeat)
     finally:
         lifecycle.stopping = True
+        if beating is not None:
+            beating.cancel()
         if server is not None:
             await server.stop(STOP_WAIT_SECONDS)
         if application.running:
@@ -284,7 +283,7 @@ def run(settings: Settings, holder: KnowledgeHolder | None = None) -> int:
     except OutboxInUse as exc:
         return _fail(str(exc))
     except (sqlite3.Error, OSError) as exc:
-        return _fail(f"cannot open the outbox {outbox_file(settings)}: {exc}")
+        return _fail(f"cannot open the outbox {settings.outbox_file}: {exc}")
     lifecycle: Lifecycle = application.bot_data[STATE_KEY].lifecycle
 
     loop = asyncio.new_event_loop()

@@ -15,6 +15,7 @@ import signal
 import threading
 from collections import deque
 from collections.abc import Awaitable, Sequence
+from pathlib import Path
 from typing import Any, Final, TypeAlias, TypeVar
 
 import httpx
@@ -253,6 +254,38 @@ class ResilientRequest(HTTPXRequest):
             await asyncio.sleep(wait)  # poll_updates cancels the whole call at a stop
 
 
+HEARTBEAT_SECONDS: Final = 10.0
+"""In webhook mode the heartbeat file is touched this often; in polling mode at every poll
+(a long poll lasts at most POLL_SECONDS, a failed one waits at most RETRY_MAX_SECONDS)."""
+
+
+class Heartbeat:
+    """A file whose modification time says the bot is still polling or serving, read by
+    ``deploy/healthcheck.py``: a process can be alive and its event loop stuck."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self._warned = False
+
+    def beat(self) -> None:
+        """Touch the file (a syscall of microseconds, fine on the event loop)."""
+        if self.path is None:
+            return
+        try:
+            self.path.touch()
+        except OSError as exc:
+            if not self._warned:  # once: the health check will say the rest
+                logger.warning("cannot touch the heartbeat file %s: %s", self.path, exc)
+                self._warned = True
+
+    async def keep_beating(self, lifecycle: Lifecycle) -> None:
+        """Beat every :data:`HEARTBEAT_SECONDS` until stopping (webhook mode)."""
+        while not lifecycle.stopping:
+            self.beat()
+            if await lifecycle.sleep(HEARTBEAT_SECONDS):
+                return
+
+
 class SeenUpdates:
     """The ids of the updates handled lately, to handle an update delivered twice only once.
 
@@ -319,7 +352,11 @@ def _confirmable(tasks: dict[int, asyncio.Task[None]], offset: int | None) -> in
 
 
 async def poll_updates(
-    application: TelegramApp, delivery: Delivery, lifecycle: Lifecycle, allowed: Sequence[str]
+    application: TelegramApp,
+    delivery: Delivery,
+    lifecycle: Lifecycle,
+    allowed: Sequence[str],
+    heartbeat: Heartbeat | None = None,
 ) -> None:
     """Long-poll getUpdates and hand every update to :meth:`Delivery.submit`, until stopping.
 
@@ -339,6 +376,8 @@ async def poll_updates(
     offset: int | None = None
     failures = 0
     while not lifecycle.stopping:
+        if heartbeat is not None:
+            heartbeat.beat()
         if tasks:  # some are being handled: wait a little for them, then look for new ones
             progress.clear()
             with contextlib.suppress(TimeoutError):
