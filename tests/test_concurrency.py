@@ -44,7 +44,7 @@ from bot.knowledge import load_knowledge
 from bot.reloading import KnowledgeHolder
 from bot.replies import Engine, render_html, reply_to
 from bot.telegram.keyboards import keyboard
-from bot.telegram.transport import TelegramApp
+from bot.telegram.state import TelegramApp
 
 QUESTIONS = 1000
 RELOADS = 20

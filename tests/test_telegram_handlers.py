@@ -41,6 +41,7 @@ from fakes.harness import (
     update,
 )
 from fakes.recording_request import BOT_ID, BOT_USERNAME
+from telegram.constants import ParseMode
 from telegram.ext import CommandHandler
 
 from bot import texts
@@ -66,8 +67,8 @@ from bot.telegram.app import file_url_for, run
 from bot.telegram.filters import mentions, strip_mention
 from bot.telegram.hooks import post_init, post_shutdown, publish_menus
 from bot.telegram.keyboards import button_label, callback_data, fact_for_callback
-from bot.telegram.state import STATE_KEY
-from bot.telegram.transport import Lifecycle, TelegramApp
+from bot.telegram.state import TelegramApp
+from bot.telegram.transport import Lifecycle
 
 CLEAR_QUESTION = "Who met whom?"
 CLEAR_QUESTION_2 = "What was the trade turnover in 2021?"
@@ -141,7 +142,8 @@ def expected_message(
     if facts:
         params["reply_markup"] = expected_markup(facts, language)
     if reply_to is not None:
-        params["reply_parameters"] = {"message_id": reply_to}
+        # Defaults(parse_mode=HTML) reaches the reply parameters too (ignored with no quote)
+        params["reply_parameters"] = {"message_id": reply_to, "quote_parse_mode": "HTML"}
     return ("sendMessage", params)
 
 
@@ -602,7 +604,7 @@ async def test_reload_as_a_channel_post_is_refused(harness: Harness, settings: S
             {
                 "chat_id": CHANNEL,
                 "text": texts.NOT_ADMIN,
-                "reply_parameters": {"message_id": post["message_id"]},
+                "reply_parameters": {"message_id": post["message_id"], "quote_parse_mode": "HTML"},
             },
         )
     ]
@@ -627,7 +629,10 @@ async def test_reload_from_an_anonymous_group_admin_is_refused(
                 {
                     "chat_id": GROUP,
                     "text": texts.NOT_ADMIN,
-                    "reply_parameters": {"message_id": data["message"]["message_id"]},
+                    "reply_parameters": {
+                        "message_id": data["message"]["message_id"],
+                        "quote_parse_mode": "HTML",
+                    },
                 },
             )
         ]
@@ -804,7 +809,7 @@ async def test_auto_reload_watcher_starts_in_post_init_and_stops_in_post_shutdow
     settings = make_settings(tmp_path, auto_reload=True)
     async with open_harness(settings) as h:
         await post_init(h.app)
-        state = h.app.bot_data[STATE_KEY]
+        state = h.app.bot_data.state
         task = state.watcher
         assert task is not None and not task.done()
         await post_shutdown(h.app)
@@ -912,3 +917,12 @@ async def test_a_button_answers_in_the_conversations_language(harness: Harness) 
         update("callback_query", id="t", **tap, **{"from": person(USER, language_code="en")})
     )
     assert html.escape(fact.answers["ru"], quote=False) in _sent_text(reply)
+
+
+async def test_replies_are_html_by_the_applications_defaults(harness: Harness) -> None:
+    assert harness.app.bot.defaults is not None
+    assert harness.app.bot.defaults.parse_mode == ParseMode.HTML
+    calls = await harness.ask("Who met whom?")
+    stored = harness.state.delivery.outbox._db.execute("SELECT params FROM replies").fetchall()
+    assert stored and all("parse_mode" not in json.loads(p) for (p,) in stored)  # not stored...
+    assert calls[0][1]["parse_mode"] == ParseMode.HTML  # ...yet sent as HTML

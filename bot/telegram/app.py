@@ -12,13 +12,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
 from telegram import Update
-from telegram.constants import FloodLimit
+from telegram.constants import FloodLimit, ParseMode
 from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
     ApplicationBuilder,
     BaseRateLimiter,
     CallbackQueryHandler,
     CommandHandler,
+    Defaults,
     InlineQueryHandler,
     MessageHandler,
     TypeHandler,
@@ -54,14 +55,13 @@ from bot.telegram.handlers import (
     unknown_command,
 )
 from bot.telegram.hooks import post_init, post_shutdown
-from bot.telegram.state import STATE_KEY, BotState
+from bot.telegram.state import CONTEXT_TYPES, BotState, TelegramApp
 from bot.telegram.transport import (
     ALLOWED_UPDATES,
     STOP_WAIT_SECONDS,
     Heartbeat,
     Lifecycle,
     ResilientRequest,
-    TelegramApp,
     install_stop_signals,
     poll_updates,
 )
@@ -160,6 +160,8 @@ def build_application(
     builder = (
         ApplicationBuilder()
         .token(token)
+        .context_types(CONTEXT_TYPES)
+        .defaults(Defaults(parse_mode=ParseMode.HTML))  # a stored reply without one is HTML
         .updater(None)  # polling and the webhook are ours: they confirm only what is stored
         .concurrent_updates(PerChatUpdateProcessor(on_done=delivery.finished))
         .rate_limiter(rate_limiter if rate_limiter is not None else OutboxRateLimiter())
@@ -186,7 +188,7 @@ def build_application(
         if chat_limiter is not None
         else RateLimiter(FloodLimit.MESSAGES_PER_MINUTE_PER_GROUP, 60.0)
     )
-    application.bot_data[STATE_KEY] = BotState(
+    application.bot_data.state = BotState(
         settings=settings,
         holder=holder,
         limiter=per_user,
@@ -212,7 +214,7 @@ async def serve(application: TelegramApp, settings: Settings, lifecycle: Lifecyc
     the command menus are published in the background, and polling (or the webhook) starts.
     """
     install_stop_signals(asyncio.get_running_loop(), lifecycle)
-    state: BotState = application.bot_data[STATE_KEY]
+    state = application.bot_data.state
     delivery = state.delivery
     allowed = list(ALLOWED_UPDATES)
     server: WebhookServer | None = None
@@ -284,7 +286,7 @@ def run(settings: Settings, holder: KnowledgeHolder | None = None) -> int:
         return _fail(str(exc))
     except (sqlite3.Error, OSError) as exc:
         return _fail(f"cannot open the outbox {settings.outbox_file}: {exc}")
-    lifecycle: Lifecycle = application.bot_data[STATE_KEY].lifecycle
+    lifecycle = application.bot_data.state.lifecycle
 
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)

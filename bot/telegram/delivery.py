@@ -377,7 +377,7 @@ class Delivery:
                     row.chat_id,
                     exc,
                 )
-                row.params = {"chat_id": row.chat_id, "text": APOLOGY}
+                row.params = {"chat_id": row.chat_id, "text": APOLOGY, "parse_mode": None}
                 self.outbox.update_params(row)
                 reason = "message refused"
                 wait = 0.0

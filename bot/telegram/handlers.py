@@ -19,9 +19,9 @@ from telegram import (
     Message,
     Update,
 )
-from telegram.constants import ChatType, ParseMode
+from telegram.constants import ChatType
 from telegram.error import BadRequest, TelegramError
-from telegram.ext import ApplicationHandlerStop, ContextTypes
+from telegram.ext import ApplicationHandlerStop
 
 from bot import texts
 from bot.conversation import after_fact
@@ -45,7 +45,7 @@ from bot.replies import (
 from bot.telegram.filters import strip_mention
 from bot.telegram.keyboards import MAX_CALLBACK_BYTES, fact_for_callback, id_hash, keyboard
 from bot.telegram.question_log import log_question, record_unanswered, user_id_of
-from bot.telegram.state import STATE_KEY, BotState
+from bot.telegram.state import BotContext
 
 logger = logging.getLogger(__name__)
 
@@ -56,14 +56,7 @@ INLINE_CACHE_SECONDS: Final = 10
 TRACEBACK_CHARS: Final = 3000
 """An error report to the admins shows at most the last this many characters of the trace."""
 
-Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
-
-
-def _state(context: ContextTypes.DEFAULT_TYPE) -> BotState:
-    state = context.bot_data[STATE_KEY]
-    if not isinstance(state, BotState):  # pragma: no cover - programming error
-        raise TypeError("the application was not built with build_application()")
-    return state
+Handler = Callable[[Update, BotContext], Coroutine[Any, Any, None]]
 
 
 def _in_group(message: Message) -> bool:
@@ -77,19 +70,20 @@ def _thread_of(message: Message) -> int | None:
 
 def _send(
     update: Update,
-    context: ContextTypes.DEFAULT_TYPE,
+    context: BotContext,
     message: Message,
     text: str,
     markup: InlineKeyboardMarkup | None = None,
     *,
-    parse_mode: str | None = ParseMode.HTML,
+    plain: bool = False,
     quote: bool | None = None,
 ) -> None:
     """Reply in ``message``'s chat (and topic), through the outbox; in groups the reply
-    quotes the message. Stored now, sent by the chat's sender: see :mod:`.delivery`."""
+    quotes the message. Stored now, sent by the chat's sender: see :mod:`.delivery`.
+    HTML unless ``plain`` (the application's ``Defaults(parse_mode=HTML)``)."""
     params: dict[str, Any] = {"text": text}
-    if parse_mode is not None:
-        params["parse_mode"] = parse_mode
+    if plain:
+        params["parse_mode"] = None  # an explicit None overrides the HTML default
     if markup is not None:
         params["reply_markup"] = markup.to_dict()
     if _in_group(message) if quote is None else quote:
@@ -97,12 +91,10 @@ def _send(
     thread = _thread_of(message)
     if thread is not None:
         params["message_thread_id"] = thread
-    _state(context).delivery.reply(update.update_id, message.chat.id, params)
+    context.bot_data.state.delivery.reply(update.update_id, message.chat.id, params)
 
 
-def _send_card(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, message: Message, card: Card
-) -> None:
+def _send_card(update: Update, context: BotContext, message: Message, card: Card) -> None:
     _send(update, context, message, card.html(), keyboard(card.suggestions, card.language))
 
 
@@ -117,7 +109,7 @@ def _ui_language(update: Update) -> str:
     return choose_language("", _language_hint(update))
 
 
-async def _flood_checked(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+async def _flood_checked(update: Update, context: BotContext) -> bool:
     """Count one update against its user and its group; False when over a limit.
 
     Over the limit, the first refused update of the window gets a short note -- in the chat,
@@ -128,7 +120,7 @@ async def _flood_checked(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     group_id = chat.id if chat is not None and chat.type != ChatType.PRIVATE else None
     if user_id is None and group_id is None:
         return True
-    decision = _state(context).flood.check(user_id, group_id)
+    decision = context.bot_data.state.flood.check(user_id, group_id)
     if decision is Decision.ALLOW:
         return True
     logger.info(
@@ -154,7 +146,7 @@ def flood_limited(callback: Handler) -> Handler:
     """``callback`` behind the flood control (every handler a user can trigger has it)."""
 
     @functools.wraps(callback)
-    async def limited(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def limited(update: Update, context: BotContext) -> None:
         if await _flood_checked(update, context):
             await callback(update, context)
 
@@ -170,29 +162,29 @@ def _conversation_of(update: Update) -> tuple[int, int | None]:
     return chat_id, None if private or user is None else user.id
 
 
-async def _answer(update: Update, context: ContextTypes.DEFAULT_TYPE, question: str) -> None:
+async def _answer(update: Update, context: BotContext, question: str) -> None:
     message = update.message
     if message is None:
         return
     started = time.perf_counter()
-    engine = _state(context).holder.engine  # read once: the whole reply uses this version
+    engine = context.bot_data.state.holder.engine  # read once: the whole reply uses this version
     if not question.strip():
         _send_card(update, context, message, start_card(engine, _ui_language(update)))
         return
-    conversations = _state(context).conversations
+    conversations = context.bot_data.state.conversations
     reply = conversations.respond(
         engine, _conversation_of(update), question, time.monotonic(), _language_hint(update)
     )
     _send(update, context, message, render_html(reply), keyboard(reply.suggestions, reply.language))
     log_question(update, reply, started)
-    await record_unanswered(_state(context).settings, update, reply)
+    await record_unanswered(context.bot_data.state.settings, update, reply)
 
 
 # --------------------------------------------------------------------------------------------
 # Handlers
 
 
-async def private_question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def private_question(update: Update, context: BotContext) -> None:
     """Answer a text message in a private chat."""
     message = update.message
     if message is None or message.text is None:
@@ -200,7 +192,7 @@ async def private_question(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     await _answer(update, context, strip_mention(message.text, context.bot.username))
 
 
-async def group_question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def group_question(update: Update, context: BotContext) -> None:
     """Answer a group message that mentions the bot or replies to it (mention removed)."""
     message = update.message
     if message is None or message.text is None:
@@ -208,7 +200,7 @@ async def group_question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     await _answer(update, context, strip_mention(message.text, context.bot.username))
 
 
-async def non_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def non_text(update: Update, context: BotContext) -> None:
     """Tell the sender that only text questions are answered."""
     message = update.message
     if message is None:
@@ -217,19 +209,19 @@ async def non_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     _send(update, context, message, html.escape(note, quote=False))
 
 
-async def suggestion_tapped(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def suggestion_tapped(update: Update, context: BotContext) -> None:
     """Answer the button tap at once, then send the fact it names (or say it is gone)."""
     query = update.callback_query
     if query is None:
         return
     await query.answer()
     started = time.perf_counter()
-    engine = _state(context).holder.engine  # read once: the whole reply uses this version
+    engine = context.bot_data.state.holder.engine  # read once: the whole reply uses this version
     fact = fact_for_callback(engine, query.data or "")
     chat_message = query.message
     if chat_message is None:  # a button on an inline-mode message: nowhere to send to
         return
-    state = _state(context)
+    state = context.bot_data.state
     key, now = _conversation_of(update), time.monotonic()
     previous = state.conversations.get(key, now)
     # The button carries no language: the conversation's (a Russian question's buttons
@@ -249,13 +241,13 @@ async def suggestion_tapped(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     if isinstance(chat_message, Message):
         _send(update, context, chat_message, text, markup, quote=False)
     else:  # an old message the bot can no longer see: send to its chat all the same
-        params: dict[str, Any] = {"text": text, "parse_mode": ParseMode.HTML}
+        params: dict[str, Any] = {"text": text}
         if markup is not None:
             params["reply_markup"] = markup.to_dict()
-        _state(context).delivery.reply(update.update_id, chat_message.chat.id, params)
+        context.bot_data.state.delivery.reply(update.update_id, chat_message.chat.id, params)
 
 
-async def stale_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def stale_callback(update: Update, context: BotContext) -> None:
     """Answer a button press this version of the bot does not know, so it stops spinning."""
     if update.callback_query is not None:
         await update.callback_query.answer()
@@ -269,17 +261,17 @@ def _article(engine: Engine, fact: Fact, language: str) -> InlineQueryResultArti
         id=fact.id if len(fact.id.encode()) <= MAX_CALLBACK_BYTES else id_hash(fact.id),
         title=answer,
         description=" ".join(fact.quote.split()),
-        input_message_content=InputTextMessageContent(text, parse_mode=ParseMode.HTML),
+        input_message_content=InputTextMessageContent(text),
     )
 
 
-async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def inline_query(update: Update, context: BotContext) -> None:
     """Offer answers to ``@bot question`` as articles; an empty query offers the examples."""
     query = update.inline_query
     if query is None:
         return
     started = time.perf_counter()
-    engine = _state(context).holder.engine  # read once: the whole reply uses this version
+    engine = context.bot_data.state.holder.engine  # read once: the whole reply uses this version
     question = query.query.strip()
     facts: list[Fact] = []
     language = _ui_language(update)
@@ -296,48 +288,48 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     await query.answer(results, cache_time=INLINE_CACHE_SECONDS, is_personal=False)
 
 
-async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def start(update: Update, context: BotContext) -> None:
     """Greet: what the bot knows, with example questions as buttons."""
     if update.message is not None:
-        engine = _state(context).holder.engine
+        engine = context.bot_data.state.holder.engine
         _send_card(update, context, update.message, start_card(engine, _ui_language(update)))
 
 
-async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def help_command(update: Update, context: BotContext) -> None:
     """How to ask, and every command (admins also see /reload)."""
     if update.message is None:
         return
-    state = _state(context)
+    state = context.bot_data.state
     admin = bool(state.admin_filter.check_update(update))
     card = help_card(state.holder.engine, admin=admin, language=_ui_language(update))
     _send_card(update, context, update.message, card)
 
 
-async def topics(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def topics(update: Update, context: BotContext) -> None:
     """Everything the bot can answer, as buttons."""
     if update.message is not None:
-        engine = _state(context).holder.engine
+        engine = context.bot_data.state.holder.engine
         _send_card(update, context, update.message, topics_card(engine, _ui_language(update)))
 
 
-async def source(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def source(update: Update, context: BotContext) -> None:
     """The article's title, outlet, author and date."""
     if update.message is not None:
-        engine = _state(context).holder.engine
+        engine = context.bot_data.state.holder.engine
         _send_card(update, context, update.message, source_card(engine, _ui_language(update)))
 
 
-async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def unknown_command(update: Update, context: BotContext) -> None:
     """Answer a command the bot does not have (private chats only) with the /help card."""
     await help_command(update, context)
 
 
-async def reload_knowledge(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def reload_knowledge(update: Update, context: BotContext) -> None:
     """Re-read and validate the knowledge file (admins only); reply with what changed."""
     message = update.message
     if message is None:
         return
-    outcome = await _state(context).holder.reload()
+    outcome = await context.bot_data.state.holder.reload()
     logger.info(
         "/reload by admin user=%s: %s",
         user_id_of(update),
@@ -346,7 +338,7 @@ async def reload_knowledge(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     _send(update, context, message, escape_within(outcome.text(), REPLY_BUDGET))
 
 
-async def refuse_reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def refuse_reload(update: Update, context: BotContext) -> None:
     """Refuse /reload politely to anyone but an admin writing as themselves; reload nothing."""
     message = update.effective_message
     if message is None:
@@ -365,18 +357,18 @@ async def refuse_reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         context,
         message,
         texts.text("NOT_ADMIN", _ui_language(update)),
-        parse_mode=None,
+        plain=True,
         quote=message.chat.type != ChatType.PRIVATE,
     )
 
 
-async def drop_repeated_update(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def drop_repeated_update(update: object, context: BotContext) -> None:
     """Stop an update that was handled already (same update id) before any handler sees it.
 
     Runs in handler group -1, ahead of every other handler, so a question delivered twice is
     answered once.
     """
-    if isinstance(update, Update) and not _state(context).seen.first_time(update.update_id):
+    if isinstance(update, Update) and not context.bot_data.state.seen.first_time(update.update_id):
         logger.warning("update %s was delivered again; already handled, ignored", update.update_id)
         raise ApplicationHandlerStop
 
@@ -405,9 +397,9 @@ def _report(error: BaseException, update: object) -> str:
     return f"{html.escape(head, quote=False)}\n<pre>{html.escape(trace, quote=False)}</pre>"
 
 
-def _tell_admins(context: ContextTypes.DEFAULT_TYPE, error: BaseException, update: object) -> None:
+def _tell_admins(context: BotContext, error: BaseException, update: object) -> None:
     """Send ``error``'s report to every admin's private chat, within the report budget."""
-    state = _state(context)
+    state = context.bot_data.state
     admins = sorted(state.settings.telegram.admins)
     if not admins:
         return
@@ -423,10 +415,10 @@ def _tell_admins(context: ContextTypes.DEFAULT_TYPE, error: BaseException, updat
         secrets = [context.bot.token, state.settings.telegram.webhook.secret_token or ""]
         text = RedactingFilter(secrets).redact(_report(error, update))
     for admin in admins:
-        state.delivery.reply(None, admin, {"text": text, "parse_mode": ParseMode.HTML})
+        state.delivery.reply(None, admin, {"text": text})
 
 
-async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_error(update: object, context: BotContext) -> None:
     """Log a handler's exception with its context, tell the admins, apologise; never raises.
 
     Bot API failures are one warning line; anything else is logged with its traceback and
@@ -455,8 +447,8 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
             _tell_admins(context, error, update)
         if chat_id is not None and apologise and isinstance(update, Update):
             language = _ui_language(update)
-            _state(context).delivery.reply(
-                update_id, chat_id, {"text": texts.text("ERROR", language)}
+            context.bot_data.state.delivery.reply(
+                update_id, chat_id, {"text": texts.text("ERROR", language), "parse_mode": None}
             )
     except Exception:
         with contextlib.suppress(Exception):  # logging itself broken: nothing left to do

@@ -13,8 +13,8 @@ from telegram.error import BadRequest, Forbidden, InvalidToken, TelegramError
 from bot.language import LANGUAGES
 from bot.reloading import KnowledgeHolder, ReloadFailure
 from bot.replies import command_menu
-from bot.telegram.state import STATE_KEY, BotState
-from bot.telegram.transport import Lifecycle, TelegramApp
+from bot.telegram.state import TelegramApp
+from bot.telegram.transport import Lifecycle
 
 logger = logging.getLogger(__name__)
 
@@ -125,7 +125,7 @@ def _background_done(task: asyncio.Task[None]) -> None:
 async def post_init(application: TelegramApp) -> None:
     """Start publishing the command menus and the file watcher (``telegram.auto_reload``),
     both in the background: neither holds up the first answer."""
-    state: BotState = application.bot_data[STATE_KEY]
+    state = application.bot_data.state
     bot = application.bot
     state.menus = asyncio.create_task(
         publish_menus(bot, state.settings.telegram.admins, state.lifecycle), name="command-menus"
@@ -149,9 +149,7 @@ async def post_init(application: TelegramApp) -> None:
 
 async def post_shutdown(application: TelegramApp) -> None:
     """Stop the menu task and the file watcher, if any."""
-    state: BotState | None = application.bot_data.get(STATE_KEY)
-    if state is None:
-        return
+    state = application.bot_data.state
     if state.menus is not None:
         state.menus.cancel()
         await asyncio.wait([state.menus], timeout=1)

@@ -28,7 +28,8 @@ from bot.telegram.delivery import Delivery
 
 logger = logging.getLogger(__name__)
 
-TelegramApp: TypeAlias = Application[Any, Any, Any, Any, Any, Any]
+_AnyApplication: TypeAlias = Application[Any, Any, Any, Any, Any, Any]
+"""Any application (the bot's own type, TelegramApp, lives in .state, which imports this)."""
 _T = TypeVar("_T")
 
 ALLOWED_UPDATES: Final = (
@@ -352,7 +353,7 @@ def _confirmable(tasks: dict[int, asyncio.Task[None]], offset: int | None) -> in
 
 
 async def poll_updates(
-    application: TelegramApp,
+    application: _AnyApplication,
     delivery: Delivery,
     lifecycle: Lifecycle,
     allowed: Sequence[str],

@@ -29,8 +29,7 @@ from bot.reloading import KnowledgeHolder
 from bot.replies import Engine
 from bot.telegram.app import build_application
 from bot.telegram.delivery import Delivery
-from bot.telegram.state import STATE_KEY, BotState
-from bot.telegram.transport import TelegramApp
+from bot.telegram.state import BotState, TelegramApp
 from fakes.recording_request import BOT_ID, BOT_USER, RecordingRequest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -135,9 +134,7 @@ class Harness:
 
     @property
     def state(self) -> BotState:
-        state = self.app.bot_data[STATE_KEY]
-        assert isinstance(state, BotState)
-        return state
+        return self.app.bot_data.state
 
     @property
     def delivery(self) -> Delivery:
