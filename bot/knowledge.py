@@ -10,8 +10,10 @@ problem is refused as a whole with :class:`KnowledgeError`, listing every proble
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import re
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -36,6 +38,9 @@ MAX_ANSWER_CHARS = 200
 MAX_QUOTE_CHARS = 1_000
 MIN_QUOTE_WORDS = 3
 """A quote shorter than this proves nothing ("the"), unless it is a whole line (a byline)."""
+NEAREST_QUOTE_SCORE = 75
+"""A refused quote is shown beside the article text it resembles this much (rapidfuzz's
+partial ratio, 0-100); below it the "nearest" text is noise (made-up quotes score 50-65)."""
 MAX_PROBLEMS = 100
 """Problems listed for one file at most; the rest are counted in one last line."""
 INTENTS = ("greeting", "thanks", "help", "goodbye", "about", "ack", "self", "chatter")
@@ -208,8 +213,35 @@ def _occurs(needle: str, haystack: str) -> tuple[bool, bool]:
     return found, False
 
 
-def _refused(error: safe_yaml.YAMLFileError, name: str) -> KnowledgeError:
-    return KnowledgeError([Problem(name, issue.message, issue.line) for issue in error.issues])
+_FACT_START = re.compile(r"^\s*-\s+id:\s*[\"']?([A-Za-z0-9_-]+)")
+_TOP_KEY = re.compile(r"^[^\s#-]")
+
+
+def _fact_around(text: str, line: int | None) -> str | None:
+    """The id of the fact whose lines hold ``line`` (1-based), read off the raw text.
+
+    For a file YAML cannot parse there is no tree to ask; the nearest ``- id:`` above the
+    line still names the fact an editor has to open.
+    """
+    if not text or line is None:
+        return None
+    lines = text.splitlines()
+    for number in range(min(line, len(lines)) - 1, -1, -1):
+        found = _FACT_START.match(lines[number])
+        if found is not None:
+            return found[1]
+        if _TOP_KEY.match(lines[number]):
+            return None  # a top-level key (facts:, examples:) above any fact
+    return None
+
+
+def _refused(error: safe_yaml.YAMLFileError, name: str, text: str = "") -> KnowledgeError:
+    return KnowledgeError(
+        [
+            Problem(name, issue.message, issue.line, _fact_around(text, issue.line))
+            for issue in error.issues
+        ]
+    )
 
 
 def _read_bytes(path: Path, limit: int, what: str) -> bytes:
@@ -235,11 +267,36 @@ def load_article(path: Path) -> str:
 
 
 def _line_of(mapping_node: yaml.Node, key: str) -> int:
+    value = _child(mapping_node, key)
+    return int((value or mapping_node).start_mark.line) + 1
+
+
+def _folded(node: yaml.Node | None) -> bool:
+    """Whether ``node`` is unquoted text that YAML folded together from several lines.
+
+    That is legal (a dumper wraps long lines so), and a mistake when a line in it begins
+    with "- ": a new item indented too far."""
+    return (
+        isinstance(node, yaml.ScalarNode)
+        and not node.style  # plain: None, or "" from libyaml
+        and node.end_mark.line > node.start_mark.line
+    )
+
+
+def _quoted_item(item: dict[Any, Any]) -> str:
+    """The one-field mapping YAML made of ``- a: b`` written back as the quoted item."""
+    ((key, value),) = item.items()
+    text = f"{key}: {value}" if value is not None else f"{key}:"
+    return '- "' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _child(mapping_node: yaml.Node | None, key: str) -> yaml.Node | None:
+    """The value node of ``key`` in a mapping node, if there is one."""
     if isinstance(mapping_node, yaml.MappingNode):
         for k, v in mapping_node.value:
-            if isinstance(k, yaml.ScalarNode) and k.value == key:
-                return int(v.start_mark.line) + 1
-    return int(mapping_node.start_mark.line) + 1
+            if isinstance(k, yaml.ScalarNode) and k.value == key and isinstance(v, yaml.Node):
+                return v
+    return None
 
 
 def _type_name(value: object) -> str:
@@ -293,24 +350,55 @@ class _Validator:
         return value.strip()
 
     def text_list(
-        self, value: object, what: str, line: int, fact_id: str | None = None
+        self,
+        value: object,
+        what: str,
+        line: int,
+        fact_id: str | None = None,
+        node: yaml.Node | None = None,
     ) -> tuple[str, ...]:
+        """The texts of a list, each checked; ``node`` (the list's) gives each item's line."""
         if not isinstance(value, list):
             self.add(f"{what} must be a list of strings, not {_type_name(value)}", line, fact_id)
             return ()
+        items = node.value if isinstance(node, yaml.SequenceNode) else []
         out: list[str] = []
         seen: set[str] = set()
         for index, item in enumerate(value, 1):
-            text = self.text(item, f"{what} #{index}", line, fact_id, MAX_PHRASING_CHARS)
+            item_node = items[index - 1] if len(items) == len(value) else None
+            at = line if item_node is None else int(item_node.start_mark.line) + 1
+            if isinstance(item, dict) and len(item) == 1:
+                # "- Who said: hello?" is a one-field mapping to YAML, not the text written.
+                self.add(
+                    f"{what} #{index} was read as 'key: value' because of a colon followed "
+                    f"by a space; put the text in quotes: {_quoted_item(item)}",
+                    at,
+                    fact_id,
+                )
+                continue
+            text = self.text(item, f"{what} #{index}", at, fact_id, MAX_PHRASING_CHARS)
             if text is None:
+                continue
+            if _folded(item_node) and " - " in text:
+                assert item_node is not None
+                last = int(item_node.end_mark.line) + 1
+                # A line indented deeper than its item continues it; "- a" under "- b"
+                # indented two spaces too far becomes the one text "b - a".
+                self.add(
+                    f"{what} #{index} runs over lines {at}-{last}, and YAML joins them into "
+                    f"one text: {text!r}. A new item starts its '-' in the same column as "
+                    f"the one above; one long text goes on one line or in quotes",
+                    at,
+                    fact_id,
+                )
                 continue
             # A stem ("veteran*") and the plain word ("veteran") are different variants.
             key = " ".join(tokenize(fold(text))) + ("*" if text.endswith("*") else "")
             if not key.rstrip("*"):
-                self.add(f"{what} #{index} has no words: {text!r}", line, fact_id)
+                self.add(f"{what} #{index} has no words: {text!r}", at, fact_id)
                 continue
             if key in seen:
-                self.add(f"{what} #{index} repeats an earlier one: {text!r}", line, fact_id)
+                self.add(f"{what} #{index} repeats an earlier one: {text!r}", at, fact_id)
                 continue
             seen.add(key)
             out.append(text)
@@ -339,7 +427,8 @@ class _Validator:
         squashed = _squash(quote)
         found, whole = _occurs(squashed, self.article_squashed)
         if not found:
-            self.add(f"quote is not in the article word for word: {quote!r}", line, fact_id)
+            message = f"quote is not in the article word for word: {quote!r}"
+            self.add(f"{message}; {_quote_hint(squashed, self.article_squashed)}", line, fact_id)
         elif squashed in self.article_lines:
             pass  # a whole line of the article, however short: the byline, the date line
         elif not whole:
@@ -359,6 +448,80 @@ class _Validator:
                     line,
                     fact_id,
                 )
+
+
+_CYRILLIC_LOOK_ALIKES = {
+    "SMALL": {"A": "a", "IE": "e", "O": "o", "ER": "p", "ES": "c", "U": "y", "HA": "x"},
+    "CAPITAL": {"A": "A", "VE": "B", "IE": "E", "KA": "K", "EM": "M", "EN": "H", "O": "O"}
+    | {"ER": "P", "ES": "C", "TE": "T", "HA": "X", "BYELORUSSIAN-UKRAINIAN I": "I"},
+}
+_LOOK_ALIKES = str.maketrans(
+    {
+        **dict.fromkeys("\u2018\u2019\u201a\u201b\u02bc\u02b9`\u00b4\u2032", "'"),
+        **dict.fromkeys("\u201c\u201d\u201e\u201f\u00ab\u00bb\u2033", '"'),
+        **dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212", "-"),
+        **dict.fromkeys("\u00a0\u2009\u202f", " "),
+        # Cyrillic letters that look Latin (a Russian keyboard layout left on).
+        **{
+            unicodedata.lookup(f"CYRILLIC {case} LETTER {name}"): latin
+            for case, pairs in _CYRILLIC_LOOK_ALIKES.items()
+            for name, latin in pairs.items()
+        },
+    }
+)
+"""Characters an editor types for others that look the same: each maps to one character, so
+positions in the folded text are positions in the original."""
+
+
+def _named(char: str) -> str:
+    return f"{char} (U+{ord(char):04X} {unicodedata.name(char, 'unnamed')})"
+
+
+def _quote_hint(quote: str, article: str) -> str:
+    """Why a quote (whitespace squashed) is not in the article (squashed): look-alike
+    characters, or the nearest article text and a character-level diff against it."""
+    folded_article = article.translate(_LOOK_ALIKES)
+    at = folded_article.find(quote.translate(_LOOK_ALIKES))
+    if at >= 0:
+        original = article[at : at + len(quote)]
+        swaps = dict.fromkeys(
+            f"{_named(mine)} where the article has {_named(theirs)}"
+            for mine, theirs in zip(quote, original, strict=True)
+            if mine != theirs
+        )
+        return (
+            "it differs only in look-alike characters: "
+            + "; ".join(swaps)
+            + f". Copy it from the article: {original!r}"
+        )
+    from rapidfuzz import fuzz  # only a refused quote needs it
+
+    alignment = fuzz.partial_ratio_alignment(quote, article)
+    if alignment is None or alignment.score < NEAREST_QUOTE_SCORE:
+        return "nothing in the article is close to it; copy quotes from the article file"
+    start, end = alignment.dest_start, alignment.dest_end
+    # Widen to whole words, so the diff does not begin or end inside one.
+    while start > 0 and article[start - 1].isalnum():
+        start -= 1
+    while end < len(article) and article[end].isalnum():
+        end += 1
+    nearest = article[start:end]
+    return f"the nearest article text is {nearest!r}; {_diff(nearest, quote)}"
+
+
+def _diff(article_text: str, quote: str) -> str:
+    """A character-level diff: ``[-article-]{+quote+}`` where they differ."""
+    out: list[str] = []
+    matcher = difflib.SequenceMatcher(None, article_text, quote, autojunk=False)
+    for tag, a1, a2, b1, b2 in matcher.get_opcodes():
+        if tag == "equal":
+            out.append(article_text[a1:a2])
+            continue
+        if a2 > a1:
+            out.append(f"[-{article_text[a1:a2]}-]")
+        if b2 > b1:
+            out.append(f"{{+{quote[b1:b2]}+}}")
+    return "the differences ([-article-] {+yours+}): " + "".join(out)
 
 
 def _parse_source(v: _Validator, value: object, line: int) -> Source | None:
@@ -411,6 +574,7 @@ def _parse_aliases(
     out: dict[str, tuple[str, ...]],
     owner: dict[str, str],
     canonicals: Mapping[str, str],
+    node: yaml.Node | None = None,
 ) -> None:
     """Add one aliases section to ``out``; ``owner`` spans every file, so a variant listed
     under two canonical words in two languages' files is found too."""
@@ -423,7 +587,10 @@ def _parse_aliases(
         if not isinstance(canonical, str) or not tokenize(fold(canonical)):
             v.add(f"alias key {shown(canonical)} must be a word", line)
             continue
-        items = v.text_list(variants, f"aliases.{canonical}", line)
+        group = _child(node, canonical)
+        if group is not None:
+            line = int(group.start_mark.line) + 1
+        items = v.text_list(variants, f"aliases.{canonical}", line, None, group)
         for item in items:
             if item.endswith("*") and (
                 len(tokenize(fold(item[:-1]))) != 1 or len(fold(item[:-1]).strip()) < MIN_STEM
@@ -466,7 +633,13 @@ def _parse_fact(v: _Validator, node: yaml.Node, value: object, index: int) -> Fa
         fact_id = None
     before = v.found
     questions = (
-        v.text_list(value["questions"], "questions", _line_of(node, "questions"), fact_id)
+        v.text_list(
+            value["questions"],
+            "questions",
+            _line_of(node, "questions"),
+            fact_id,
+            _child(node, "questions"),
+        )
         if "questions" in value
         else ()
     )
@@ -477,7 +650,13 @@ def _parse_fact(v: _Validator, node: yaml.Node, value: object, index: int) -> Fa
             at = _line_of(node, "questions")
             v.add(f"more than {MAX_QUESTIONS_PER_FACT} questions", at, fact_id)
     keywords = (
-        v.text_list(value["keywords"], "keywords", _line_of(node, "keywords"), fact_id)
+        v.text_list(
+            value["keywords"],
+            "keywords",
+            _line_of(node, "keywords"),
+            fact_id,
+            _child(node, "keywords"),
+        )
         if value.get("keywords") is not None
         else ()
     )
@@ -534,9 +713,18 @@ class _Vocabulary:
         """Validate and merge one file's ``aliases``, ``stopwords`` and ``chit_chat``."""
         if data.get("aliases") is not None:
             at = _line_of(root, "aliases")
-            _parse_aliases(v, data["aliases"], at, self.aliases, self.owner, self.canonicals)
+            _parse_aliases(
+                v,
+                data["aliases"],
+                at,
+                self.aliases,
+                self.owner,
+                self.canonicals,
+                _child(root, "aliases"),
+            )
         if data.get("stopwords") is not None:
-            words = v.text_list(data["stopwords"], "stopwords", _line_of(root, "stopwords"))
+            at = _line_of(root, "stopwords")
+            words = v.text_list(data["stopwords"], "stopwords", at, None, _child(root, "stopwords"))
             self.stopwords.update(t for w in words for t in tokenize(fold(w)))
         if data.get("chit_chat") is None:
             return
@@ -553,7 +741,9 @@ class _Vocabulary:
                     at,
                 )
                 continue
-            listed = v.text_list(phrasings, f"chit_chat.{intent}", at)
+            group = _child(_child(root, "chit_chat"), str(intent))
+            where = at if group is None else int(group.start_mark.line) + 1
+            listed = v.text_list(phrasings, f"chit_chat.{intent}", where, None, group)
             self.chit_chat[intent] = self.chit_chat.get(intent, ()) + listed
 
 
@@ -568,7 +758,7 @@ def _read_lexicons(
     if data.get("lexicon") is None:
         return []
     at = _line_of(root, "lexicon")
-    names = v.text_list(data["lexicon"], "lexicon", at)
+    names = v.text_list(data["lexicon"], "lexicon", at, None, _child(root, "lexicon"))
     if len(names) > MAX_LEXICON_FILES:
         v.add(f"lexicon: more than {MAX_LEXICON_FILES} files", at)
         return []
@@ -588,7 +778,7 @@ def _read_lexicons(
         try:
             node, value = safe_yaml.parse(text, MAX_YAML_NODES)
         except safe_yaml.YAMLFileError as exc:
-            v.problems.extend(_refused(exc, name).problems)
+            v.problems.extend(_refused(exc, name, text).problems)
             v.found += 1
             continue
         if node is None or not isinstance(value, dict) or not isinstance(node, yaml.MappingNode):
@@ -618,7 +808,7 @@ def parse_knowledge(
     try:
         root, data = safe_yaml.parse(text, MAX_YAML_NODES)
     except safe_yaml.YAMLFileError as exc:
-        raise _refused(exc, name) from None
+        raise _refused(exc, name, text) from None
     if root is None:
         raise KnowledgeError([Problem(name, "the file is empty; it needs at least 'facts:'")])
     v = _Validator(name, article)
@@ -643,10 +833,17 @@ def parse_knowledge(
     unanswerable: tuple[str, ...] = ()
     if data.get("unanswerable") is not None:
         unanswerable = v.text_list(
-            data["unanswerable"], "unanswerable", _line_of(root, "unanswerable")
+            data["unanswerable"],
+            "unanswerable",
+            _line_of(root, "unanswerable"),
+            None,
+            _child(root, "unanswerable"),
         )
 
     facts: list[Fact] = []
+    # Every id the file names, loaded or not: a fact refused for its quote is still the
+    # fact that "examples:" means, and one mistake should make one message.
+    seen_ids: dict[str, int] = {}
     raw_facts = data.get("facts")
     facts_node = next(
         (
@@ -664,7 +861,6 @@ def parse_knowledge(
         elif len(raw_facts) > MAX_FACTS:
             v.add(f"more than {MAX_FACTS} facts", _line_of(root, "facts"))
         else:
-            seen_ids: dict[str, int] = {}
             for index, (node, value) in enumerate(zip(facts_node.value, raw_facts, strict=True), 1):
                 fact = _parse_fact(v, node, value, index)
                 raw_id = value.get("id") if isinstance(value, dict) else None
@@ -680,10 +876,9 @@ def parse_knowledge(
     examples: tuple[str, ...] = ()
     if data.get("examples") is not None:
         at = _line_of(root, "examples")
-        examples = v.text_list(data["examples"], "examples", at)
-        ids = {f.id for f in facts}
+        examples = v.text_list(data["examples"], "examples", at, None, _child(root, "examples"))
         for example in examples:
-            if facts and example not in ids:
+            if seen_ids and example not in seen_ids:
                 v.add(f"examples: {example!r} is not a fact id", at)
     people = _parse_people(v, data.get("people"), _line_of(root, "people"))
     problems = [p for validator, _, _ in sections for p in validator.listed()]

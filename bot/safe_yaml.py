@@ -275,6 +275,62 @@ def _raise_issues(root: yaml.Node | None, max_nodes: int) -> None:
             raise YAMLFileError(issues)
 
 
+_KEY_VALUE = re.compile(r"^(?P<lead>\s*(?:-\s+)?)(?P<key>[\w.-]+):\s+(?P<rest>.*\S)\s*$")
+_ITEM = re.compile(r"^(?P<lead>\s*-\s+)(?P<rest>.*\S)\s*$")
+
+
+def _quoted_form(source_line: str) -> str | None:
+    """``source_line`` with its text quoted, as an editor should write it; None if unclear."""
+    found = _KEY_VALUE.match(source_line)
+    if found is not None:
+        text = found["rest"].replace("\\", "\\\\").replace('"', '\\"')
+        return f'{found["lead"].strip()} {found["key"]}: "{text}"'.strip()
+    found = _ITEM.match(source_line)
+    if found is not None:
+        text = found["rest"].replace("\\", "\\\\").replace('"', '\\"')
+        return f'- "{text}"'
+    return None
+
+
+def _plain_words(exc: yaml.MarkedYAMLError, line: int | None, source: str) -> str | None:
+    """What the parser's complaint means for an editor, or None to keep its own words."""
+    problem, context = str(exc.problem or ""), str(exc.context or "")
+    began = exc.context_mark.line + 1 if exc.context_mark else None
+    if "mapping values are not allowed" in problem:
+        hint = "put the text in quotes"
+        quoted = _quoted_form(source)
+        return "a colon followed by a space inside unquoted text makes YAML read 'key: value'; " + (
+            f"{hint}: {quoted}" if quoted else hint
+        )
+    if "quoted scalar" in context and "end of stream" in problem:
+        return f"the quote opened at line {began} is never closed; close it on the same line"
+    if "flow sequence" in context or "flow mapping" in context:
+        opener = "[" if "sequence" in context else "{"
+        closer = "]" if opener == "[" else "}"
+        return (
+            f"the {opener} opened at line {began} is not closed with {closer}, or two of its "
+            "items have no comma between them"
+        )
+    if "block collection" in context and "'-'" in problem:
+        return (
+            f"line {line} is indented differently from the list above it (from line {began}); "
+            "every item of one list starts its '-' in the same column"
+        )
+    if "block mapping" in context and "block end" in problem:
+        return (
+            f"line {line} is not indented like the fields above it (from line {began}); "
+            "the fields of one mapping start in the same column"
+        )
+    if "simple key" in context and "':'" in problem:
+        return (
+            f"line {began} is text where a 'field: value' or a '- item' belongs "
+            "(a missing colon, or a continuation indented like a new field)"
+        )
+    if "single document" in context:
+        return "a second YAML document starts here (a line '---'); the file holds one document"
+    return None
+
+
 def _syntax_issue(exc: yaml.YAMLError, text: str) -> Issue:
     if not isinstance(exc, yaml.MarkedYAMLError):
         return Issue(None, f"YAML error: {exc}")
@@ -289,8 +345,15 @@ def _syntax_issue(exc: yaml.YAMLError, text: str) -> Issue:
         context += f" (from line {exc.context_mark.line + 1})"
     message = " ".join(str(part) for part in (context, exc.problem) if part)
     lines = text.splitlines()
-    if line is not None and 0 < line <= len(lines) and "\t" in lines[line - 1]:
+    source = lines[line - 1] if line is not None and 0 < line <= len(lines) else ""
+    if "\t" in source:
         message += " (a tab: YAML indents with spaces only)"
+    plain = _plain_words(exc, line, source)
+    if "quoted scalar" in context and "end of stream" in str(exc.problem) and exc.context_mark:
+        line = exc.context_mark.line + 1  # the end of the file says nothing; the opening does
+    if plain is not None:
+        # The parser's own words stay, in brackets, for whoever searches the web for them.
+        message = f"{plain} (the parser: {message})"
     return Issue(line, f"YAML syntax error: {message}")
 
 

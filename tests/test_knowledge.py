@@ -46,12 +46,12 @@ facts:
 # or None where the loader cannot know one).
 EXPECTED: dict[str, tuple[str, int | None]] = {
     # YAML syntax errors
-    "syntax_unclosed_quote.yaml": ("YAML syntax error: while scanning a quoted scalar", 6),
-    "syntax_bad_indentation.yaml": ("YAML syntax error: while parsing a block collection", 5),
+    "syntax_unclosed_quote.yaml": ("the quote opened at line 4 is never closed", 4),
+    "syntax_bad_indentation.yaml": ("YAML syntax error: line 5 is indented differently", 5),
     "syntax_tab_indentation.yaml": ("a tab: YAML indents with spaces only", 4),
-    "syntax_unclosed_flow.yaml": ("YAML syntax error: while parsing a flow sequence", 4),
-    "syntax_colon_in_plain_scalar.yaml": ("mapping values are not allowed", 5),
-    "syntax_two_documents.yaml": ("expected a single document", 7),
+    "syntax_unclosed_flow.yaml": ("YAML syntax error: the [ opened at line 3 is not closed", 4),
+    "syntax_colon_in_plain_scalar.yaml": ('in quotes: answer: "Babayev met: Yanik"', 5),
+    "syntax_two_documents.yaml": ("a second YAML document starts here", 7),
     "deep_nesting.yaml": ("nested too deeply", 1),
     # wrong types
     "type_top_level_list.yaml": ("the top level must be a mapping, not a list", 1),
@@ -77,17 +77,20 @@ EXPECTED: dict[str, tuple[str, int | None]] = {
     # duplicates
     "duplicate_ids.yaml": ("duplicate id (first used at line 2)", 7),
     "duplicate_keys.yaml": ("duplicate key 'answer'", 7),
-    "repeated_phrasing.yaml": ("questions #2 repeats an earlier one", 4),
+    "repeated_phrasing.yaml": ("questions #2 repeats an earlier one", 5),
     # empty phrasings and lists
-    "empty_phrasing.yaml": ("questions #2 is empty", 4),
-    "whitespace_phrasing.yaml": ("questions #2 is empty", 4),
-    "punctuation_phrasing.yaml": ("questions #2 has no words", 4),
+    "empty_phrasing.yaml": ("questions #2 is empty", 5),
+    "whitespace_phrasing.yaml": ("questions #2 is empty", 5),
+    "punctuation_phrasing.yaml": ("questions #2 has no words", 5),
     "empty_questions_list.yaml": ("questions is an empty list", 3),
     "empty_facts_list.yaml": ("'facts' is empty", 2),
     # answers and quotes
     "quote_not_in_article.yaml": ("quote is not in the article word for word", 6),
     # The article has a curly apostrophe (U+2019) in "Azerbaijan's second-largest investor".
-    "quote_straight_apostrophe.yaml": ("quote is not in the article word for word", 6),
+    "quote_straight_apostrophe.yaml": (
+        "' (U+0027 APOSTROPHE) where the article has ’ (U+2019 RIGHT SINGLE QUOTATION MARK)",
+        6,
+    ),
     # in the article, but proof of nothing
     "quote_one_letter.yaml": ("quote must be whole words of the article", 6),
     "quote_part_word.yaml": ("quote must be whole words of the article", 6),
@@ -118,7 +121,21 @@ EXPECTED: dict[str, tuple[str, int | None]] = {
     "merge_key.yaml": ("merge keys (<<) are not allowed", 7),
     "merge_deep.yaml": ("the YAML is nested too deeply (more than 32 levels)", 7),
     # aliases
-    "alias_variant_conflict.yaml": ("alias variant 'tr' is listed under both", 2),
+    "alias_variant_conflict.yaml": ("alias variant 'tr' is listed under both", 3),
+    # mistakes that once passed silently or misled (issue 12)
+    "folded_item.yaml": ("questions #1 runs over lines 4-5, and YAML joins them", 4),
+    "colon_in_item.yaml": ('put the text in quotes: - "Who met: the ministers?"', 5),
+    "quote_cyrillic_letter.yaml": (
+        "о (U+043E CYRILLIC SMALL LETTER O) where the article has o (U+006F LATIN SMALL",
+        6,
+    ),
+    "quote_misremembered.yaml": (
+        "the nearest article text is 'So far, Turkiye is Azerbaijan’s second-largest "
+        "investor'; the differences ([-article-] {+yours+}): So far, Turk[-i-]{+e+}y[-e-] is",
+        6,
+    ),
+    # one mistake, one message: no "examples: 'investor_rank' is not a fact id" after it
+    "quote_refused_example.yaml": ("differs only in look-alike characters", 12),
     "alias_chain.yaml": ("is itself the canonical word 'turkey'; aliases do not chain", 2),
     # cross references
     "examples_unknown_id.yaml": ("examples: 'trade_turnover_2021' is not a fact id", 1),
@@ -166,6 +183,8 @@ def test_broken_file_is_refused(name: str) -> None:
     message, line = EXPECTED[name]
     error = _refusal(path)
     text = str(error)
+    # Each file holds one mistake, and one mistake is one message, never a cascade.
+    assert len(error.problems) == 1, text
     assert message in text
     assert str(path) in text
     assert error.problems
@@ -637,3 +656,35 @@ def test_at_most_a_hundred_problems_are_listed() -> None:
     assert len(problems) == 101
     assert all("must be a string, not a number" in p.message for p in problems[:100])
     assert str(problems[-1]) == "kb.yaml: and 50 more problems"
+
+
+# --- an editor's mistakes name the fact they are in (issue 12) -------------------------------
+
+
+@pytest.mark.parametrize(
+    "name", ["syntax_colon_in_plain_scalar.yaml", "syntax_unclosed_quote.yaml", "folded_item.yaml"]
+)
+def test_a_mistake_names_its_fact_even_when_yaml_cannot_be_parsed(name: str) -> None:
+    (problem,) = _refusal(BROKEN / name).problems
+    assert problem.fact_id == "meeting_participants"
+    assert "fact 'meeting_participants':" in str(problem)
+
+
+def test_a_syntax_error_above_the_facts_names_no_fact(tmp_path: Path) -> None:
+    path = _write(tmp_path, "source: [unclosed\n" + VALID)
+    (problem,) = _refusal(path).problems
+    assert problem.fact_id is None
+    assert "the [ opened at line 1 is not closed" in problem.message
+
+
+def test_a_wrapped_long_phrasing_is_legal_yaml_and_stays_one_text(tmp_path: Path) -> None:
+    """YAML dumpers wrap long plain texts; only a continuation that begins "- " is refused."""
+    wrapped = VALID.replace(
+        "      - Who met whom?\n",
+        "      - Who met whom at the online meeting of the two\n        social ministers?\n",
+    )
+    assert wrapped != VALID
+    kb = load_knowledge(_write(tmp_path, wrapped), ARTICLE)
+    assert "Who met whom at the online meeting of the two social ministers?" in (
+        kb.facts[0].questions
+    )
