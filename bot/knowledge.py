@@ -36,6 +36,10 @@ MAX_QUESTIONS_PER_FACT = 200
 MAX_PHRASING_CHARS = 300
 MAX_ANSWER_CHARS = 200
 MAX_QUOTE_CHARS = 1_000
+MAX_LABEL_CHARS = 48
+"""A suggestion button's label: phones show about this much of a one-button row."""
+MIN_PHRASINGS = 5
+"""Fewer phrasings than this and a fact is rarely found by wordings nobody wrote (a warning)."""
 MIN_QUOTE_WORDS = 3
 """A quote shorter than this proves nothing ("the"), unless it is a whole line (a byline)."""
 NEAREST_QUOTE_SCORE = 75
@@ -48,6 +52,42 @@ INTENTS = ("greeting", "thanks", "help", "goodbye", "about", "ack", "self", "cha
 LANGUAGES = frozenset({"en", "tr", "az", "ru"})
 """Language codes a fact's per-language ``answers`` may use."""
 
+_YEAR = re.compile(r"(?:19|20)[0-9]{2}")
+_NUMBER_WORDS = frozenset(
+    [
+        "zero",
+        "one",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+        "eleven",
+        "twelve",
+        "thirteen",
+        "fourteen",
+        "fifteen",
+        "sixteen",
+        "seventeen",
+        "eighteen",
+        "nineteen",
+        "twenty",
+        "thirty",
+        "forty",
+        "fifty",
+        "sixty",
+        "seventy",
+        "eighty",
+        "ninety",
+        "hundred",
+        "thousand",
+        "and",
+    ]
+)
 _ID = re.compile(r"^[a-z0-9][a-z0-9_]{0,63}$")
 _TOP_LEVEL = {
     "version": False,
@@ -56,6 +96,7 @@ _TOP_LEVEL = {
     "aliases": False,
     "stopwords": False,
     "chit_chat": False,
+    "relative_years": False,
     "unanswerable": False,
     "examples": False,
     "people": False,
@@ -69,6 +110,7 @@ _LEXICON_TOP_LEVEL = {
     "aliases": False,
     "stopwords": False,
     "chit_chat": False,
+    "relative_years": False,
 }
 MAX_LEXICON_FILES = 16
 LexiconReader = Callable[[str], tuple[str, str]]
@@ -80,6 +122,7 @@ _FACT_FIELDS = {
     "quote": True,
     "keywords": False,
     "answers": False,
+    "labels": False,
 }
 _SOURCE_FIELDS = {"title": True, "outlet": True, "author": True, "date": True, "url": False}
 
@@ -128,6 +171,8 @@ class Fact:
     quote: str
     keywords: tuple[str, ...] = ()
     answers: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    written_labels: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    """The ``labels:`` the file gives, per language: what a suggestion button says."""
     labels: Mapping[str, str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -138,6 +183,7 @@ class Fact:
             language = detect_language(question)
             if language is not None:
                 labels[language] = question
+        labels.update(self.written_labels)
         object.__setattr__(self, "labels", MappingProxyType(labels))
 
     def answer_in(self, language: str) -> str:
@@ -145,10 +191,10 @@ class Fact:
         return self.answers.get(language, self.answer)
 
     def question_in(self, language: str) -> str:
-        """The first phrasing written in ``language``, else the first phrasing."""
-        if language == "en":
-            return self.questions[0]
-        return self.labels.get(language, self.questions[0])
+        """The label written for ``language``, else the first phrasing in it, else the
+        English label, else the first phrasing."""
+        english = self.written_labels.get("en", self.questions[0])
+        return english if language == "en" else self.labels.get(language, english)
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +214,8 @@ class KnowledgeBase:
     lexicon_paths: tuple[str, ...] = ()
     people: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     """Person named in the article -> the pronoun group ("he", "she") that refers to them."""
+    warnings: tuple[Problem, ...] = ()
+    """What is legal but likely wrong (``check`` prints these and still exits 0)."""
 
     def fact(self, fact_id: str) -> Fact | None:
         """The fact with this id, or ``None``."""
@@ -317,6 +365,7 @@ class _Validator:
     def __init__(self, name: str, article: str) -> None:
         self.name = name
         self.problems: list[Problem] = []
+        self.warnings: list[Problem] = []
         self.found = 0
         self.article_squashed = _squash(article)
         self.article_lines = frozenset(_squash(line) for line in article.splitlines())
@@ -327,6 +376,10 @@ class _Validator:
         # most of the load time building the list); the first ones are what an editor needs.
         if self.found <= MAX_PROBLEMS:
             self.problems.append(Problem(self.name, message, line, fact_id))
+
+    def warn(self, message: str, line: int | None = None, fact_id: str | None = None) -> None:
+        if len(self.warnings) < MAX_PROBLEMS:
+            self.warnings.append(Problem(self.name, message, line, fact_id))
 
     def listed(self) -> list[Problem]:
         """The problems kept, and a last line counting those left out."""
@@ -575,6 +628,7 @@ def _parse_aliases(
     owner: dict[str, str],
     canonicals: Mapping[str, str],
     node: yaml.Node | None = None,
+    relative: bool = False,
 ) -> None:
     """Add one aliases section to ``out``; ``owner`` spans every file, so a variant listed
     under two canonical words in two languages' files is found too."""
@@ -615,6 +669,21 @@ def _parse_aliases(
                     line,
                 )
         out[canonical] = out.get(canonical, ()) + items
+        worded = [
+            item
+            for item in items
+            if not any(c.isdigit() for c in item)
+            and not set(tokenize(fold(item))) <= _NUMBER_WORDS  # "twenty twenty one" spells it
+        ]
+        if _YEAR.fullmatch(canonical) and worded and not relative:
+            shown_items = ", ".join(repr(item) for item in worded[:4])
+            more = f" and {len(worded) - 4} more" if len(worded) > 4 else ""
+            v.warn(
+                f"aliases.{canonical} reads {shown_items}{more} as the year {canonical}: "
+                "a time relative to today ('last year') belongs under relative_years:, "
+                "which reads it from the article's date; check each",
+                line,
+            )
 
 
 def _parse_fact(v: _Validator, node: yaml.Node, value: object, index: int) -> Fact | None:
@@ -687,8 +756,31 @@ def _parse_fact(v: _Validator, node: yaml.Node, value: object, index: int) -> Fa
                 checked = v.text(text, f"answers.{lang}", at, fact_id, MAX_ANSWER_CHARS)
                 if checked is not None:
                     answers[lang] = checked
+    labels = _parse_labels(v, value.get("labels"), _line_of(node, "labels"), fact_id)
     if v.found != before or fact_id is None or answer is None or quote is None:
         return None
+    english = labels.get("en", questions[0] if questions else "")
+    where = "labels.en" if "en" in labels else "the first phrasing (its English label)"
+    at = _line_of(node, "labels" if "en" in labels else "questions")
+    if english and (not english.endswith("?") or detect_language(english) not in ("en", None)):
+        v.add(f"{where} must be an English question, ending with '?': {english!r}", at, fact_id)
+        return None
+    if english and not english[:1].isupper():
+        v.warn(
+            f"{where} starts with a small letter, and a button shows it so: {english!r}",
+            at,
+            fact_id,
+        )
+    if len(questions) < MIN_PHRASINGS:
+        v.warn(
+            f"{len(questions)} phrasing(s); with fewer than {MIN_PHRASINGS}, other wordings "
+            "of the question are rarely matched",
+            _line_of(node, "questions"),
+            fact_id,
+        )
+    missing = sorted(LANGUAGES - set(labels) - {"en"})
+    if labels and missing:
+        v.warn(f"labels: none for {', '.join(missing)}", _line_of(node, "labels"), fact_id)
     return Fact(
         id=fact_id,
         questions=questions,
@@ -696,14 +788,42 @@ def _parse_fact(v: _Validator, node: yaml.Node, value: object, index: int) -> Fa
         quote=quote,
         keywords=keywords,
         answers=MappingProxyType(answers),
+        written_labels=MappingProxyType(labels),
     )
+
+
+def _parse_labels(v: _Validator, raw: object, line: int, fact_id: str | None) -> dict[str, str]:
+    """``labels: {en: ..., tr: ...}``: each short, and in the language it is filed under."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        v.add(f"labels must be a mapping of language: text, not {_type_name(raw)}", line, fact_id)
+        return {}
+    out: dict[str, str] = {}
+    for language, text in raw.items():
+        if language not in LANGUAGES:
+            known = ", ".join(sorted(LANGUAGES))
+            v.add(
+                f"labels: unknown language code {shown(language)} (known: {known})", line, fact_id
+            )
+            continue
+        label = v.text(text, f"labels.{language}", line, fact_id, MAX_LABEL_CHARS)
+        if label is None:
+            continue
+        read_as = detect_language(label)
+        if read_as is not None and read_as != language:
+            v.add(f"labels.{language} reads as {read_as}: {label!r}", line, fact_id)
+            continue
+        out[str(language)] = label
+    return out
 
 
 class _Vocabulary:
     """The shared vocabulary, merged from the facts file and every lexicon file."""
 
-    def __init__(self, canonicals: Mapping[str, str]) -> None:
+    def __init__(self, canonicals: Mapping[str, str], year: int | None) -> None:
         self.canonicals = canonicals
+        self.year = year  # the article's, for relative_years
         self.aliases: dict[str, tuple[str, ...]] = {}
         self.owner: dict[str, str] = {}
         self.stopwords: set[str] = set()
@@ -722,13 +842,41 @@ class _Vocabulary:
                 self.canonicals,
                 _child(root, "aliases"),
             )
+        if data.get("relative_years") is not None:
+            self._relative_years(v, data["relative_years"], root)
         if data.get("stopwords") is not None:
             at = _line_of(root, "stopwords")
             words = v.text_list(data["stopwords"], "stopwords", at, None, _child(root, "stopwords"))
             self.stopwords.update(t for w in words for t in tokenize(fold(w)))
         if data.get("chit_chat") is None:
             return
-        raw = data["chit_chat"]
+        self._chit_chat(v, data["chit_chat"], root)
+
+    def _relative_years(self, v: _Validator, raw: object, root: yaml.Node) -> None:
+        """``relative_years: {-1: [last year]}``: aliases of the year that many years from
+        the article's, so "last year" means the same year in every language."""
+        at = _line_of(root, "relative_years")
+        if not isinstance(raw, dict):
+            v.add(
+                f"'relative_years' must be a mapping of offset: [phrases], not {_type_name(raw)}",
+                at,
+            )
+            return
+        if self.year is None:
+            v.add("relative_years needs source.date to begin with the article's year", at)
+            return
+        resolved: dict[str, object] = {}
+        for offset, phrases in raw.items():
+            if not isinstance(offset, int) or isinstance(offset, bool) or abs(offset) > 50:
+                v.add(
+                    f"relative_years: {shown(offset)} must be a whole number of years, -50 to 50",
+                    at,
+                )
+                continue
+            resolved[str(self.year + offset)] = phrases
+        _parse_aliases(v, resolved, at, self.aliases, self.owner, self.canonicals, relative=True)
+
+    def _chit_chat(self, v: _Validator, raw: object, root: yaml.Node) -> None:
         at = _line_of(root, "chit_chat")
         if not isinstance(raw, dict):
             what = _type_name(raw)
@@ -827,7 +975,10 @@ def parse_knowledge(
         source = parsed or source
     lexicons = _read_lexicons(v, data, root, article, read_lexicon)
     sections = [(v, data, root), *lexicons]
-    vocabulary = _Vocabulary(_canonicals([d.get("aliases") for _, d, _ in sections]))
+    year = re.match(r"(?:19|20)[0-9]{2}\b", source.date)
+    vocabulary = _Vocabulary(
+        _canonicals([d.get("aliases") for _, d, _ in sections]), int(year[0]) if year else None
+    )
     for validator, section, node in sections:
         vocabulary.add(validator, section, node)
     unanswerable: tuple[str, ...] = ()
@@ -881,6 +1032,7 @@ def parse_knowledge(
             if seen_ids and example not in seen_ids:
                 v.add(f"examples: {example!r} is not a fact id", at)
     people = _parse_people(v, data.get("people"), _line_of(root, "people"))
+    _warn_shared_phrasings(v, facts, seen_ids)
     problems = [p for validator, _, _ in sections for p in validator.listed()]
     if problems:
         raise KnowledgeError(problems)
@@ -898,7 +1050,23 @@ def parse_knowledge(
         path=name,
         digest=digest,
         people=MappingProxyType(people),
+        warnings=tuple(w for validator, _, _ in sections for w in validator.warnings),
     )
+
+
+def _warn_shared_phrasings(v: _Validator, facts: Sequence[Fact], lines: Mapping[str, int]) -> None:
+    """A phrasing two facts share cannot tell them apart: the matcher picks one of them."""
+    owner: dict[str, str] = {}
+    for fact in facts:
+        for question in fact.questions:
+            key = " ".join(tokenize(fold(question)))
+            first = owner.setdefault(key, fact.id)
+            if first != fact.id:
+                v.warn(
+                    f"the phrasing {question!r} is also a phrasing of fact '{first}'",
+                    lines.get(fact.id),
+                    fact.id,
+                )
 
 
 def _parse_people(v: _Validator, value: object, line: int) -> dict[str, str]:

@@ -218,4 +218,4 @@ def test_readme_states_the_loader_limits() -> None:
 
 def test_every_broken_file_is_a_case() -> None:
     assert set(CASES) == {p.name for p in BROKEN.iterdir()} | {HUGE}
-    assert len(CASES) == 59
+    assert len(CASES) == 64

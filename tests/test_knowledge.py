@@ -15,14 +15,15 @@ import yaml
 import bot.knowledge as knowledge
 from bot.config import load_settings
 from bot.knowledge import (
+    LANGUAGES,
     MAX_ARTICLE_BYTES,
     MAX_FILE_BYTES,
+    MAX_LABEL_CHARS,
     KnowledgeBase,
     KnowledgeError,
     load_knowledge,
     parse_knowledge,
 )
-from bot.language import detect_language
 
 ROOT = Path(__file__).resolve().parent.parent
 FACTS = ROOT / "knowledge" / "facts.yaml"
@@ -509,14 +510,79 @@ def test_a_lexicon_cannot_be_read_from_memory() -> None:
     assert "only be read when the knowledge file is read from disk" in str(info.value)
 
 
-def test_every_fact_offers_a_proper_english_question_first() -> None:
-    """The first phrasing is the label of the fact's suggestion button in English."""
+def test_every_shipped_fact_has_a_button_label_in_every_language() -> None:
+    """Buttons say what was written for them, never a phrasing cut at the limit."""
     settings = load_settings(Path(__file__).resolve().parent.parent / "config" / "bot.yaml", env={})
     kb = load_knowledge(settings.facts, settings.article)
     for fact in kb.facts:
-        label = fact.questions[0]
-        assert label[:1].isupper() and label.endswith("?"), (fact.id, label)
-        assert detect_language(label) == "en", (fact.id, label)
+        assert set(fact.written_labels) == LANGUAGES, fact.id
+        for language in LANGUAGES:
+            assert fact.question_in(language) == fact.written_labels[language]
+            assert len(fact.question_in(language)) <= MAX_LABEL_CHARS
+
+
+@pytest.mark.parametrize(
+    ("labels", "message"),
+    [
+        ('{en: "Who met whom"}', "labels.en must be an English question, ending with '?'"),
+        ('{en: "Who met whom?", tr: "Who met whom?"}', "labels.tr reads as en"),
+        ('{fr: "Qui a rencontré qui ?"}', "labels: unknown language code 'fr'"),
+        ('{en: "' + "Who met whom " * 5 + '?"}', "labels.en is 66 characters; at most 48"),
+        ("[Who met whom?]", "labels must be a mapping of language: text, not a list"),
+    ],
+)
+def test_a_bad_label_is_refused(tmp_path: Path, labels: str, message: str) -> None:
+    text = VALID.replace("    questions:\n", f"    labels: {labels}\n    questions:\n", 1)
+    (problem,) = _refusal(_write(tmp_path, text)).problems
+    assert message in problem.message
+    assert problem.fact_id == "meeting_participants"
+
+
+def test_without_labels_the_first_phrasing_must_be_an_english_question(tmp_path: Path) -> None:
+    text = VALID.replace("      - Who met whom?\n", "      - Кто с кем встречался?\n")
+    (problem,) = _refusal(_write(tmp_path, text)).problems
+    assert "the first phrasing (its English label) must be an English question" in problem.message
+    lower = VALID.replace("      - Who met whom?\n", "      - who met whom?\n")
+    warnings = [str(w) for w in load_knowledge(_write(tmp_path, lower), ARTICLE).warnings]
+    assert any("starts with a small letter" in w for w in warnings), warnings
+
+
+def test_a_written_label_is_what_a_suggestion_says(tmp_path: Path) -> None:
+    text = VALID.replace(
+        "    questions:\n",
+        '    labels: {en: "Who met?", ru: "Кто встречался?"}\n    questions:\n',
+        1,
+    )
+    fact = load_knowledge(_write(tmp_path, text), ARTICLE).facts[0]
+    assert fact.question_in("en") == "Who met?"
+    assert fact.question_in("ru") == "Кто встречался?"
+    assert fact.question_in("tr") == "Who met?"  # no Turkish label or phrasing: the English one
+
+
+# --- warnings: legal, but likely wrong ----------------------------------------------------------
+
+
+def test_warnings_name_few_phrasings_shared_phrasings_and_year_aliases(tmp_path: Path) -> None:
+    second = VALID.split("facts:\n", 1)[1].replace("meeting_participants", "meeting_again")
+    text = "aliases:\n  '2021': [last year, twenty twenty one]\n" + VALID + second
+    kb = load_knowledge(_write(tmp_path, text), ARTICLE)
+    warnings = [str(w) for w in kb.warnings]
+    assert any(
+        "fact 'meeting_participants': 1 phrasing(s); with fewer than 5" in w for w in warnings
+    )
+    assert any(
+        "fact 'meeting_again': the phrasing 'Who met whom?' is also a phrasing of fact "
+        "'meeting_participants'" in w
+        for w in warnings
+    ), warnings
+    year = [w for w in warnings if "aliases.2021" in w]
+    assert len(year) == 1 and "'last year'" in year[0] and "twenty" not in year[0], year
+
+
+def test_a_fact_with_five_phrasings_and_labels_has_no_warning(tmp_path: Path) -> None:
+    questions = "".join(f"      - Who met whom, part {n}?\n" for n in range(5))
+    text = VALID.replace("      - Who met whom?\n", questions)
+    assert load_knowledge(_write(tmp_path, text), ARTICLE).warnings == ()
 
 
 # --- quotes are whole words -------------------------------------------------------------------
@@ -688,3 +754,34 @@ def test_a_wrapped_long_phrasing_is_legal_yaml_and_stays_one_text(tmp_path: Path
     assert "Who met whom at the online meeting of the two social ministers?" in (
         kb.facts[0].questions
     )
+
+
+# --- relative years are read from the article's date ------------------------------------------
+
+
+def test_relative_years_count_from_the_article_date(tmp_path: Path) -> None:
+    text = (
+        'source: {title: T, outlet: O, author: A, date: "2022-07-07"}\n'
+        "relative_years:\n  -1: [last year, geçen yıl]\n  1: [next year]\n" + VALID
+    )
+    kb = load_knowledge(_write(tmp_path, text), ARTICLE)
+    assert set(kb.aliases["2021"]) == {"last year", "geçen yıl"}
+    assert kb.aliases["2023"] == ("next year",)
+    assert not [w for w in kb.warnings if "aliases.20" in w.message]
+
+
+@pytest.mark.parametrize(
+    ("section", "message"),
+    [
+        ("relative_years:\n  -1: [last year]\n", "relative_years needs source.date"),
+        (
+            'source: {title: T, outlet: O, author: A, date: "2022-07-07"}\n'
+            "relative_years:\n  soon: [next year]\n",
+            "'soon' must be a whole number of years",
+        ),
+        ("relative_years: [last year]\n", "'relative_years' must be a mapping of offset"),
+    ],
+)
+def test_a_bad_relative_year_is_refused(tmp_path: Path, section: str, message: str) -> None:
+    (problem,) = _refusal(_write(tmp_path, section + VALID)).problems
+    assert message in problem.message
