@@ -60,6 +60,41 @@ class TelegramSettings:
     """A reply not delivered within this long is dropped (and logged)."""
 
 
+GATE_FIGURES = ("answerable", "turns", "declined")
+"""The figures a gate can put a floor on: a question set's answerable and declined share
+(near misses, off-topic and chit-chat together), a dialogue set's turns and declines."""
+
+
+@dataclass(frozen=True, slots=True)
+class Gate:
+    """Floors (percent, 0-100) an evaluation set must reach; None: that figure is free.
+
+    ``per_language`` holds each language's figures (those the overall floors name) too.
+    """
+
+    answerable: float | None = None
+    declined: float | None = None
+    turns: float | None = None
+    per_language: float | None = None
+
+    def floors(self) -> dict[str, float]:
+        """The overall floors that are set, by figure, in :data:`GATE_FIGURES` order."""
+        return {name: floor for name in GATE_FIGURES if (floor := getattr(self, name)) is not None}
+
+
+@dataclass(frozen=True, slots=True)
+class EvaluationSettings:
+    """``evaluation:``: the floors ``python -m bot eval`` and the accuracy tests hold sets to."""
+
+    gates: tuple[tuple[Path, Gate], ...] = ()
+    """(resolved path of the set, its gate), in the config's order."""
+
+    def gate_for(self, path: Path) -> Gate | None:
+        """The gate of the set at ``path`` (compared resolved), if the config has one."""
+        wanted = path.resolve()
+        return next((gate for where, gate in self.gates if where == wanted), None)
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Everything configurable, with paths already resolved."""
@@ -73,6 +108,7 @@ class Settings:
     config_path: Path | None = None
     context_minutes: float = 10.0
     """How long a conversation's last question and answer serve follow-ups."""
+    evaluation: EvaluationSettings = field(default_factory=EvaluationSettings)
 
     @property
     def outbox_file(self) -> Path:
@@ -267,6 +303,39 @@ def _telegram(raw: dict[str, Any], env: Mapping[str, str]) -> TelegramSettings:
     )
 
 
+def _evaluation(raw: dict[str, Any], base: Path) -> EvaluationSettings:
+    gates_raw = raw.get("gates")
+    if gates_raw is None:
+        gates_raw = {}
+    _expect(gates_raw, dict, "evaluation.gates")
+    keys = {*GATE_FIGURES, "per_language"}
+    gates: list[tuple[Path, Gate]] = []
+    for name, floors in gates_raw.items():
+        if not isinstance(name, str) or not name.strip():
+            raise ConfigError(f"evaluation.gates: {shown(name)} is not a path to a set")
+        where = f"evaluation.gates[{name}]"
+        _expect(floors, dict, where)
+        unknown = sorted(set(floors) - keys)
+        if unknown:
+            raise ConfigError(
+                f"unknown key {where}.{unknown[0]} (known: {', '.join(sorted(keys))})"
+            )
+        if not floors:
+            raise ConfigError(f"{where} sets no floor (known: {', '.join(sorted(keys))})")
+        for key, floor in floors.items():
+            _expect(floor, (int, float), f"{where}.{key}")
+            if not 0 <= floor <= 100:
+                raise ConfigError(
+                    f"{where}.{key} must be a percentage from 0 to 100, not {floor!r}"
+                )
+        # Not required to exist: a deployment ships without the evaluation sets.
+        path = (base / name).resolve()
+        if any(path == seen for seen, _ in gates):
+            raise ConfigError(f"{where}: a second gate for {path}")
+        gates.append((path, Gate(**{k: float(v) for k, v in floors.items()})))
+    return EvaluationSettings(gates=tuple(gates))
+
+
 def load_settings(
     path: Path | None = None,
     env: Mapping[str, str] | None = None,
@@ -302,7 +371,7 @@ def load_settings(
                 _expect(node, dict, ".".join(parents))
             node[last] = value
         _expect(data, dict, "the config's top level")
-        sections = ("knowledge", "matching", "conversation", "telegram", "logging")
+        sections = ("knowledge", "matching", "conversation", "telegram", "logging", "evaluation")
         unknown = sorted(set(data) - set(sections))
         if unknown:
             raise ConfigError(f"unknown key {unknown[0]} (known: {', '.join(sections)})")
@@ -346,6 +415,7 @@ def load_settings(
         unanswered = logging_raw.get("unanswered_file")
         if unanswered is not None:
             _expect(unanswered, str, "logging.unanswered_file")
+        evaluation = _evaluation(_section(data, "evaluation", {"gates"}), base)
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from None
     return Settings(
@@ -357,4 +427,5 @@ def load_settings(
         unanswered_file=(base / unanswered).resolve() if unanswered else None,
         config_path=path.resolve(),
         context_minutes=float(minutes),
+        evaluation=evaluation,
     )

@@ -28,10 +28,13 @@ from pathlib import Path
 from typing import Any
 
 from bot.conversation import Conversations
-from bot.evaluation import QuestionSetError, read_set
+from bot.evaluation import Figures, QuestionSetError, read_set
 from bot.replies import Engine, to_json
 
 MAX_TURNS = 20
+DIALOGUE_FIGURES = ("turns", "declined")
+"""The figures a dialogue set's gate holds: turns right, and turns of kind ``decline`` right
+(context must not turn a right decline into an answer)."""
 
 
 class DialogueSetError(QuestionSetError):
@@ -201,3 +204,51 @@ def format_dialogue_report(outcomes: Sequence[TurnOutcome], wrong: bool = True) 
                 f"got {', '.join(o.given) or 'none'}, want {want}"
             )
     return "\n".join(lines)
+
+
+def dialogue_figures(outcomes: Sequence[TurnOutcome]) -> Figures:
+    """(right, total) of turns and of ``decline`` turns, overall and per language."""
+    languages = sorted({o.turn.language for o in outcomes}, key=lambda lang: (lang != "en", lang))
+    out: Figures = {}
+    for group in ("all", *languages):
+        chosen = [o for o in outcomes if group == "all" or o.turn.language == group]
+        declines = [o for o in chosen if o.turn.kind == "decline"]
+        out[group] = {
+            "turns": (sum(o.right for o in chosen), len(chosen)),
+            "declined": (sum(o.right for o in declines), len(declines)),
+        }
+    return out
+
+
+def kinds_json(outcomes: Sequence[TurnOutcome]) -> dict[str, dict[str, Any]]:
+    """Turns right per kind, for ``eval --json``."""
+    table: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for o in outcomes:
+        table[o.turn.kind][0] += o.right
+        table[o.turn.kind][1] += 1
+    return {
+        kind: {"right": r, "total": n, "percent": round(100 * r / n, 2)}
+        for kind, (r, n) in sorted(table.items())
+    }
+
+
+def turns_json(outcomes: Sequence[TurnOutcome]) -> list[dict[str, Any]]:
+    """Every turn with what it got, conversation by conversation."""
+    # The outcomes come interleaved (every first turn, then every second...); a stable sort
+    # on the conversation's first appearance puts each conversation's turns together.
+    first: dict[str, int] = {}
+    for o in outcomes:
+        first.setdefault(o.turn.conversation, len(first))
+    ordered = sorted(outcomes, key=lambda o: first[o.turn.conversation])
+    return [
+        {
+            "conversation": o.turn.conversation,
+            "question": o.turn.text,
+            "kind": o.turn.kind,
+            "language": o.turn.language,
+            "expected": [list(g) for g in o.turn.groups],
+            "got": list(o.given),
+            "right": o.right,
+        }
+        for o in ordered
+    ]

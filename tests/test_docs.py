@@ -18,7 +18,8 @@ def _keys(data: dict[str, Any], prefix: str = "") -> list[str]:
     keys: list[str] = []
     for key, value in data.items():
         name = f"{prefix}{key}"
-        if isinstance(value, dict):
+        # evaluation.gates is keyed by question sets, not by settings: one row covers it.
+        if isinstance(value, dict) and name != "evaluation.gates":
             keys.extend(_keys(value, f"{name}."))
         else:
             keys.append(name)
