@@ -336,7 +336,7 @@ class Card:
 
 
 COMMANDS: tuple[str, ...] = ("start", "help", "topics", "source")
-ADMIN_COMMANDS: tuple[str, ...] = ("reload",)
+ADMIN_COMMANDS: tuple[str, ...] = ("reload", "unanswered")
 
 
 def command_menu(language: str = "en", admin: bool = False) -> tuple[tuple[str, str], ...]:

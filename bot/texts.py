@@ -58,6 +58,27 @@ CMD_HELP = "How to ask, and every command"
 CMD_TOPICS = "Everything the bot can answer"
 CMD_SOURCE = "The article: title, outlet, author, date"
 CMD_RELOAD = "Re-read and validate the knowledge file (admins only)"
+CMD_UNANSWERED = "The questions asked most that the bot could not answer (admins only)"
+UNANSWERED_TITLE = "Unanswered questions of the last {days} days"
+UNANSWERED_SUMMARY = (
+    "{asked} asked, {distinct} different; most asked first. To teach the bot one, paste its "
+    "line under a fact's questions: in the knowledge file, then /reload."
+)
+UNANSWERED_ENTRY = "{count}\u00d7 · {language} · last asked {last}"  # "3 times" sign
+UNANSWERED_MORE = "{count} more not shown."
+UNANSWERED_EMPTY = "No unanswered questions in the last {days} days."
+UNANSWERED_OLDER = "{count} older ones fall outside that window."
+UNANSWERED_SKIPPED = "{count} lines skipped (not unanswered-question records): first at line {line}"
+UNANSWERED_SKIPPED_ONE = "1 line skipped (not an unanswered-question record): line {line}"
+UNANSWERED_NO_FILE = (
+    "No unanswered-questions file is configured: set logging.unanswered_file in the bot's "
+    "config file."
+)
+UNANSWERED_NOT_YET = "No unanswered questions recorded yet."
+UNANSWERED_UNREADABLE = "Cannot read the unanswered-questions file: {error}"
+UNANSWERED_PRIVATE_ONLY = (
+    "The list holds other people's questions: send me /unanswered in a private chat."
+)
 
 ENGLISH: dict[str, str] = {
     name: value for name, value in globals().items() if name.isupper() and isinstance(value, str)

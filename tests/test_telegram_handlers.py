@@ -502,7 +502,7 @@ def registered_commands(app: TelegramApp) -> set[str]:
 
 async def test_every_command_is_in_the_help_text(harness: Harness) -> None:
     commands = registered_commands(harness.app)
-    assert commands == {"start", "help", "topics", "source", "reload"}
+    assert commands == {"start", "help", "topics", "source", "reload", "unanswered"}
     calls = await harness.ask("/help", chat_id=ADMIN, from_id=ADMIN)
     for command in commands:
         assert f"/{command}" in calls[0][1]["text"]
@@ -790,7 +790,10 @@ def test_callback_data_fits_64_bytes_and_round_trips(harness: Harness) -> None:
 
 
 def test_button_label_is_truncated_to_64_characters(harness: Harness) -> None:
-    fact = dataclasses.replace(harness.engine.kb.facts[0], questions=("word " * 30,))
+    # A fact with no written label falls back to its first phrasing, cut to fit.
+    fact = dataclasses.replace(
+        harness.engine.kb.facts[0], questions=("word " * 30,), written_labels={}
+    )
     assert len(button_label(fact)) == 64 and button_label(fact).endswith("…")
 
 

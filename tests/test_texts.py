@@ -27,7 +27,19 @@ def test_placeholders_match_english(language: str) -> None:
         allowed = {f for _, f, _, _ in string.Formatter().parse(english) if f} | {"facts"}
         assert fields <= allowed, (language, key, fields)
         translated.format(
-            outlet="Azernews", date="2022-07-07", facts=25, part="when?", count=3, answer="A."
+            outlet="Azernews",
+            date="2022-07-07",
+            facts=25,
+            part="when?",
+            count=3,
+            answer="A.",
+            days=30,
+            asked=7,
+            distinct=2,
+            language="en",
+            last="2026-12-03 10:00 UTC",
+            line=17,
+            error="no such file",
         )
 
 

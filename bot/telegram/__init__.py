@@ -19,6 +19,9 @@ to send it. Behaviour worth knowing:
   themselves: a message forwarded from an admin, a channel post and a message sent as an
   anonymous group admin (``sender_chat`` set, or from ``GroupAnonymousBot``) are refused
   like anyone else's, politely and with a log line; nothing is reloaded.
+* **/unanswered**, for admins in the same way, lists the most asked unanswered questions
+  (:mod:`bot.unanswered`, read off the event loop), in private chats only: the list holds
+  other people's questions.
 * **Inline mode** (``@username question`` in any chat): answers as articles to send; an
   empty query offers the example questions.
 * **Flood control** (:func:`~bot.telegram.handlers.flood_limited`, on every handler a user

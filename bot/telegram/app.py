@@ -45,13 +45,14 @@ from bot.telegram.handlers import (
     non_text,
     on_error,
     private_question,
-    refuse_reload,
+    refuse_admin_command,
     reload_knowledge,
     source,
     stale_callback,
     start,
     suggestion_tapped,
     topics,
+    unanswered,
     unknown_command,
 )
 from bot.telegram.hooks import post_init, post_shutdown
@@ -86,11 +87,12 @@ def add_handlers(application: TelegramApp, admins: filters.BaseFilter) -> None:
     All handlers sit in group 0, where the FIRST handler whose filters match takes the update
     and the rest are skipped. Hence:
 
-    1. the admin /reload comes before the refusal, which catches every /reload left over
-       (non-admins, forwards, anonymous admins, channel posts);
+    1. each admin command (/reload, /unanswered) comes before its refusal, which catches
+       every one left over (non-admins, forwards, anonymous admins, channel posts);
     2. commands come before the text handlers, which also exclude commands themselves;
     3. every message handler requires ``filters.UpdateType.MESSAGE``, so edited messages and
-       (except for the /reload refusal) channel posts match nothing and are ignored.
+       (except for the admin commands' refusals) channel posts match nothing and are
+       ignored.
 
     Every handler a user can trigger is wrapped in :func:`flood_limited`, so the flood
     control counts exactly the updates the bot would answer: a group message that does not
@@ -101,13 +103,14 @@ def add_handlers(application: TelegramApp, admins: filters.BaseFilter) -> None:
     """
     new, private, groups = NEW_MESSAGE, filters.ChatType.PRIVATE, filters.ChatType.GROUPS
     limited = flood_limited
+    anyone = new | filters.UpdateType.CHANNEL_POST  # whom an admin command's refusal answers
     application.add_handler(TypeHandler(Update, drop_repeated_update), group=-1)
     application.add_handlers(
         [
             CommandHandler("reload", limited(reload_knowledge), filters=admins),
-            CommandHandler(
-                "reload", limited(refuse_reload), filters=new | filters.UpdateType.CHANNEL_POST
-            ),
+            CommandHandler("reload", limited(refuse_admin_command), filters=anyone),
+            CommandHandler("unanswered", limited(unanswered), filters=admins),
+            CommandHandler("unanswered", limited(refuse_admin_command), filters=anyone),
             CommandHandler("start", limited(start), filters=new),
             CommandHandler("help", limited(help_command), filters=new),
             CommandHandler("topics", limited(topics), filters=new),

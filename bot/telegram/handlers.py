@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import html
@@ -46,6 +47,7 @@ from bot.telegram.filters import strip_mention
 from bot.telegram.keyboards import MAX_CALLBACK_BYTES, fact_for_callback, id_hash, keyboard
 from bot.telegram.question_log import log_question, record_unanswered, user_id_of
 from bot.telegram.state import BotContext
+from bot.unanswered import report as unanswered_report
 
 logger = logging.getLogger(__name__)
 
@@ -296,7 +298,7 @@ async def start(update: Update, context: BotContext) -> None:
 
 
 async def help_command(update: Update, context: BotContext) -> None:
-    """How to ask, and every command (admins also see /reload)."""
+    """How to ask, and every command (admins also see /reload and /unanswered)."""
     if update.message is None:
         return
     state = context.bot_data.state
@@ -338,14 +340,39 @@ async def reload_knowledge(update: Update, context: BotContext) -> None:
     _send(update, context, message, escape_within(outcome.text(), REPLY_BUDGET))
 
 
-async def refuse_reload(update: Update, context: BotContext) -> None:
-    """Refuse /reload politely to anyone but an admin writing as themselves; reload nothing."""
+async def unanswered(update: Update, context: BotContext) -> None:
+    """The questions asked most that the bot could not answer, each with the line to paste
+    under a fact's ``questions:`` (admins only; the file is read off the event loop).
+
+    Only in a private chat: the list holds other people's questions, which a group's
+    members must not see.
+    """
+    message = update.message
+    if message is None:
+        return
+    language = _ui_language(update)
+    if message.chat.type != ChatType.PRIVATE:
+        note = texts.text("UNANSWERED_PRIVATE_ONLY", language)
+        _send(update, context, message, html.escape(note, quote=False))
+        return
+    path = context.bot_data.state.settings.unanswered_file
+    text = await asyncio.to_thread(unanswered_report, path, language, html=True)
+    logger.info("/unanswered by admin user=%s", user_id_of(update))
+    _send(update, context, message, text)
+
+
+async def refuse_admin_command(update: Update, context: BotContext) -> None:
+    """Refuse /reload or /unanswered politely to anyone but an admin writing as themselves;
+    do nothing else."""
     message = update.effective_message
     if message is None:
         return
     origin = message.forward_origin
+    words = (message.text or "").split()
+    command = words[0].split("@")[0].lower() if words else "?"
     logger.warning(
-        "refused /reload: user=%s chat=%s chat_type=%s forwarded_from=%s sender_chat=%s",
+        "refused %s: user=%s chat=%s chat_type=%s forwarded_from=%s sender_chat=%s",
+        command,
         user_id_of(update),
         message.chat.id,
         message.chat.type,
