@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import logging
+import math
 import os
 import shutil
 import sys
@@ -16,15 +18,35 @@ from pathlib import Path
 from typing import TextIO
 
 from bot import texts
-from bot.config import DEFAULT_CONFIG, ConfigError, Settings, load_settings
+from bot.config import DEFAULT_CONFIG, ConfigError, Gate, Settings, load_settings
 from bot.conversation import Conversations, after_fact, respond
 from bot.dialogues import (
+    DIALOGUE_FIGURES,
+    dialogue_figures,
     format_dialogue_report,
     is_dialogue_set,
+    kinds_json,
     load_dialogues,
     run_in_process,
+    turns_json,
 )
-from bot.evaluation import QuestionSetError, evaluate, format_report, load_cases
+from bot.evaluation import (
+    QUESTION_FIGURES,
+    PreviousRunError,
+    QuestionSetError,
+    cases_json,
+    compare,
+    comparison_json,
+    evaluate,
+    figures_json,
+    format_comparison,
+    format_report,
+    gate_json,
+    gate_line,
+    load_cases,
+    read_previous,
+    shortfalls,
+)
 from bot.knowledge import KnowledgeError, load_knowledge
 from bot.replies import (
     Engine,
@@ -38,10 +60,23 @@ from bot.replies import (
     to_json,
     topics_card,
 )
+from bot.unanswered import (
+    DEFAULT_DAYS,
+    DEFAULT_TOP,
+    UnansweredFileError,
+    read_unanswered,
+)
+from bot.unanswered import render_plain as render_unanswered
+from bot.unanswered import report as unanswered_report
 
 
 class CliError(Exception):
-    """A problem to report on stderr as one message, with exit status 1."""
+    """A problem to report on stderr as one message, with exit status ``status``: 1, but 2
+    for ``eval`` (whose 1 means "below the gate")."""
+
+    def __init__(self, message: str, status: int = 1) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -207,6 +242,9 @@ def cmd_chat(args: argparse.Namespace) -> int:
             engine, summary = _console_reload(settings, engine)
             say(summary)
             continue
+        if command == "/unanswered":  # as Telegram answers an admin in a private chat
+            say(unanswered_report(settings.unanswered_file, language))
+            continue
         if command is not None or not text:
             # As in Telegram: an unknown command gets the help card, an empty message the
             # greeting.
@@ -253,28 +291,123 @@ def cmd_check(args: argparse.Namespace) -> int:
             print(problem, file=sys.stderr)
         print(f"{path}: {len(exc.problems)} problem(s); not loaded", file=sys.stderr)
         return 1
+    for warning in kb.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     phrasings = kb.phrasing_count
+    warned = f"; {len(kb.warnings)} warning(s) above" if kb.warnings else ""
     print(
         f"{path}: OK: {len(kb.facts)} facts, {phrasings} phrasings, "
-        f"{len(kb.unanswerable)} unanswerable examples, {len(kb.aliases)} aliases"
+        f"{len(kb.unanswerable)} unanswerable examples, {len(kb.aliases)} aliases{warned}"
     )
     return 0
 
 
+EVAL_BELOW_GATE = 1
+EVAL_ERROR = 2
+"""``eval``'s exit status when it cannot run (a bad set, config or previous run, a flag that
+does not apply); 1 means only that the set fell below its gate."""
+
+
+def _eval_gate(args: argparse.Namespace, settings: Settings, dialogue: bool) -> tuple[Gate, str]:
+    """The set's gate: the config's entry for it with the --min-* flags in place of its floors
+    (an empty Gate: none), and where it comes from; CliError for a floor the set lacks."""
+    configured = settings.evaluation.gate_for(Path(args.file))
+    flags = {
+        "answerable": args.min_answerable,
+        "turns": args.min_turns,
+        "declined": args.min_declined,
+    }
+    given = {name: floor for name, floor in flags.items() if floor is not None}
+    gate = dataclasses.replace(configured or Gate(), **given)
+    kind, figures = ("dialogue", DIALOGUE_FIGURES) if dialogue else ("question", QUESTION_FIGURES)
+    for name in gate.floors():
+        if name in figures:
+            continue
+        where = (
+            f"--min-{name}"
+            if name in given
+            else f"{args.config}: evaluation.gates, the entry for {args.file}: {name}"
+        )
+        raise CliError(
+            f"{where}: a {kind} set has no {name} figure (its figures: {', '.join(figures)})"
+        )
+    source = [args.config] if configured is not None else []
+    source += [f"--min-{name}" for name in given]
+    return gate, " + ".join(source)
+
+
+def _percentage(text: str) -> float:
+    """A --min-* value: a percentage from 0 to 100 (``96``, ``96.5``, ``96%``)."""
+    try:
+        value = float(text.strip().removesuffix("%"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a percentage: {text!r}") from None
+    if not (math.isfinite(value) and 0 <= value <= 100):
+        raise argparse.ArgumentTypeError(f"a percentage from 0 to 100, not {text!r}")
+    return value
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
-    """Run a question set and report accuracy per category and every wrong case."""
-    engine = _engine(_settings(args))
+    """Run a question or dialogue set, report it and hold it to its gate: exit 1 below it."""
+    try:
+        return _eval(args)
+    except CliError as exc:  # a config or knowledge error too: 1 would read as "below"
+        raise CliError(str(exc), EVAL_ERROR) from None
+
+
+def _eval(args: argparse.Namespace) -> int:
+    previous = None
+    if args.compare is not None:  # before the engine is built: a typo costs no wait
+        try:
+            previous = read_previous(Path(args.compare))
+        except PreviousRunError as exc:
+            raise CliError(str(exc)) from None
+    settings = _settings(args)
+    engine = _engine(settings)
     path = Path(args.file)
     ids = [f.id for f in engine.kb.facts]
+    dialogue = is_dialogue_set(path)
     try:
-        if is_dialogue_set(path):
-            print(format_dialogue_report(run_in_process(engine, load_dialogues(path, ids))))
-            return 0
-        cases = load_cases(path, ids)
+        dialogues = load_dialogues(path, ids) if dialogue else []
+        cases = [] if dialogue else load_cases(path, ids)
     except QuestionSetError as exc:  # a DialogueSetError too
         raise CliError(str(exc)) from None
-    print(format_report(evaluate(engine, cases)))
-    return 0
+    gate, source = _eval_gate(args, settings, dialogue)
+    result: dict[str, object] = {"set": str(path), "kind": "dialogues" if dialogue else "questions"}
+    if dialogue:
+        outcomes = run_in_process(engine, dialogues)
+        figures = dialogue_figures(outcomes)
+        text = format_dialogue_report(outcomes)
+        result["figures"] = figures_json(figures)
+        result["kinds"] = kinds_json(outcomes)
+        listed = turns_json(outcomes)
+    else:
+        report = evaluate(engine, cases)
+        figures = report.figures()
+        text = format_report(report)
+        result["figures"] = figures_json(figures)
+        listed = cases_json(report)
+    gated = gate if gate.floors() or gate.per_language is not None else None
+    below = shortfalls(figures, gated) if gated is not None else []
+    result["gate"] = gate_json(gated, source, below)
+    result["cases"] = listed
+    comparison = None
+    if previous is not None:
+        try:
+            comparison = compare(previous, result, args.compare)
+        except PreviousRunError as exc:
+            raise CliError(str(exc)) from None
+    verdict = gate_line(gated, source, below)
+    if args.json:
+        if comparison is not None:
+            result["compare"] = comparison_json(comparison)
+        _write(sys.stdout, json.dumps(result, indent=2))
+        if below:
+            _write(sys.stderr, verdict)
+    else:
+        blocks = [text, *([format_comparison(comparison)] if comparison else []), verdict]
+        _write(sys.stdout, "\n".join(blocks))
+    return EVAL_BELOW_GATE if below else 0
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
@@ -289,6 +422,49 @@ def cmd_explain(args: argparse.Namespace) -> int:
         if number:
             _write(sys.stdout, "")
         _write(sys.stdout, engine.explain(question))
+    return 0
+
+
+def _positive(value: str) -> int:
+    """An argparse type: a whole number from 1."""
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {number}")
+    return number
+
+
+def cmd_unanswered(args: argparse.Namespace) -> int:
+    """The questions asked most that went unanswered, each ready to paste as a phrasing.
+
+    FILE defaults to the config's ``logging.unanswered_file``; with neither, exit 2.
+    """
+    if args.file is not None:
+        path = Path(args.file)
+    else:
+        settings = _settings(args)
+        if settings.unanswered_file is None:
+            print(
+                "error: no unanswered-questions file: give FILE, or set "
+                f"logging.unanswered_file in {settings.config_path or args.config}",
+                file=sys.stderr,
+            )
+            return 2
+        path = settings.unanswered_file
+    try:
+        summary = read_unanswered(path, days=args.days, top=args.top)
+    except UnansweredFileError as exc:
+        raise CliError(str(exc)) from None
+    if args.json:
+        note = summary.skipped_note()
+        if note is not None:  # stdout stays one JSON document
+            print(note, file=sys.stderr)
+        entries = [entry.to_json() for entry in summary.entries]
+        _write(sys.stdout, json.dumps(entries, ensure_ascii=False, indent=2))
+    else:
+        _write(sys.stdout, render_unanswered(summary))
     return 0
 
 
@@ -332,9 +508,33 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", parents=[common], help="validate a knowledge file")
     check.add_argument("file", nargs="?", help="knowledge file (default: the config's)")
     check.set_defaults(func=cmd_check)
-    ev = sub.add_parser("eval", parents=[common], help="accuracy on a question set")
+    ev = sub.add_parser(
+        "eval",
+        parents=[common],
+        help="accuracy on a question set; exit 1 below its gate",
+        description="Exit 0: at or above the set's gate (or no gate); 1: below it; 2: error.",
+    )
     ev.add_argument(
         "file", help="question set (cases: q, expect, category) or dialogue set (conversations:)"
+    )
+    for name, what in (
+        ("answerable", "answerable cases right (question sets)"),
+        ("declined", "near misses, off-topic and chit-chat right (dialogue sets: decline turns)"),
+        ("turns", "turns right (dialogue sets)"),
+    ):
+        ev.add_argument(
+            f"--min-{name}",
+            type=_percentage,
+            metavar="PCT",
+            help=f"floor for {what}, in place of the config's (evaluation.gates)",
+        )
+    ev.add_argument(
+        "--json", action="store_true", help="one JSON object: figures, gate, every case"
+    )
+    ev.add_argument(
+        "--compare",
+        metavar="PREVIOUS.json",
+        help="also list what changed since a run saved with --json",
     )
     ev.set_defaults(func=cmd_eval)
     converse = sub.add_parser(
@@ -350,6 +550,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     explain.add_argument("question", nargs="+", help="the question, or - for one per stdin line")
     explain.set_defaults(func=cmd_explain)
+    unanswered = sub.add_parser(
+        "unanswered", parents=[common], help="the most asked unanswered questions, to paste"
+    )
+    unanswered.add_argument(
+        "file", nargs="?", help="unanswered-questions file (default: logging.unanswered_file)"
+    )
+    unanswered.add_argument(
+        "--days",
+        type=_positive,
+        default=DEFAULT_DAYS,
+        metavar="N",
+        help=f"only questions of the last N days (default: {DEFAULT_DAYS})",
+    )
+    unanswered.add_argument(
+        "--top",
+        type=_positive,
+        default=DEFAULT_TOP,
+        metavar="N",
+        help=f"the N most asked (default: {DEFAULT_TOP})",
+    )
+    unanswered.add_argument("--json", action="store_true", help="a JSON list, for scripts")
+    unanswered.set_defaults(func=cmd_unanswered)
     run = sub.add_parser("run", parents=[common], help="start the Telegram bot")
     run.add_argument("--mode", choices=("polling", "webhook"), help="override telegram.mode")
     run.add_argument("--webhook-url", metavar="URL", help="public HTTPS URL for webhook mode")
@@ -376,7 +598,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args))
     except CliError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return exc.status
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

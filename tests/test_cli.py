@@ -15,14 +15,14 @@ from typing import Any
 
 import pytest
 import yaml
+from fakes.cli import ROOT, TIMEOUT, cli_env
+from fakes.cli import bot_cli as run
 
 from bot.knowledge import Fact, KnowledgeBase, load_knowledge
 
-ROOT = Path(__file__).resolve().parent.parent
 FACTS = ROOT / "knowledge" / "facts.yaml"
 ARTICLE = ROOT / "knowledge" / "article.txt"
 BROKEN = ROOT / "tests" / "data" / "broken"
-TIMEOUT = 60
 
 JSON_KEYS = {
     "margin",
@@ -44,14 +44,6 @@ TRADE = "What was the trade turnover in 2021?"
 OFF_TOPIC = "Who won the World Cup?"
 
 
-def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "TELEGRAM_", "PYTHON"))}
-    env["PYTHONPATH"] = str(ROOT)
-    env["PYTHONUTF8"] = "1"
-    env.update(extra)
-    return env
-
-
 def fast_first(cases: list[tuple[Any, ...]], keep: int = 2) -> list[Any]:
     """The first ``keep`` cases run in the fast loop, the others only in the full suite: each
     case starts a process, and the in-process tests already check every message."""
@@ -59,30 +51,6 @@ def fast_first(cases: list[tuple[Any, ...]], keep: int = 2) -> list[Any]:
         pytest.param(*case, marks=() if n < keep else pytest.mark.slow)
         for n, case in enumerate(cases)
     ]
-
-
-def run(
-    *args: str,
-    stdin: bytes | str | None = None,
-    cwd: Path = ROOT,
-    env: dict[str, str] | None = None,
-) -> subprocess.CompletedProcess[str]:
-    data = stdin.encode("utf-8") if isinstance(stdin, str) else stdin
-    done = subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        input=data if data is not None else b"",
-        capture_output=True,
-        cwd=cwd,
-        env=env or _env(),
-        timeout=TIMEOUT,
-        check=False,
-    )
-    return subprocess.CompletedProcess(
-        done.args,
-        done.returncode,
-        done.stdout.decode("utf-8"),
-        done.stderr.decode("utf-8"),
-    )
 
 
 def assert_clean_failure(done: subprocess.CompletedProcess[str], *pieces: str) -> None:
@@ -107,7 +75,7 @@ def _fact(kb: KnowledgeBase, fact_id: str) -> Fact:
 
 
 def _by_label(kb: KnowledgeBase, label: str) -> Fact:
-    return next(f for f in kb.facts if f.questions[0] == label)
+    return next(f for f in kb.facts if f.question_in("en") == label)
 
 
 def _check_json(reply: Any, question: str) -> None:
@@ -239,7 +207,7 @@ def test_ask_json_stdin_streams() -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot", "ask", "--json", "-"],
         cwd=ROOT,
-        env=_env(),
+        env=cli_env(),
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -311,7 +279,7 @@ def test_chat_commands(kb: KnowledgeBase) -> None:
     assert help_block.startswith("How to use this bot")
     for command in ("/start", "/help", "/topics", "/source"):
         assert command in help_block
-    assert _offered(topics) == [f.questions[0] for f in kb.facts]
+    assert _offered(topics) == [f.question_in("en") for f in kb.facts]
     assert source.startswith("The article")
     for value in (kb.source.title, kb.source.outlet, kb.source.author, kb.source.date):
         assert value in source
@@ -524,7 +492,7 @@ def test_bad_config(tmp_path: Path, text: str, piece: str) -> None:
 
 
 def test_bad_environment_is_a_config_error() -> None:
-    done = run("check", env=_env(BOT_ADMINS="12,abc"))
+    done = run("check", env=cli_env(BOT_ADMINS="12,abc"))
     assert_clean_failure(done, "BOT_ADMINS", "'abc'")
 
 
@@ -652,7 +620,7 @@ def test_chat_handles_commands_numbers_and_empty_input_as_telegram(kb: Knowledge
     assert len(_offered(declined)) == 3
     assert seven.strip() == "Type a number from 1 to 3 to pick a question, or ask your own."
     for fact in kb.facts:  # each question once, numbered
-        assert topics.count(fact.questions[0]) == 1
+        assert topics.count(fact.question_in("en")) == 1
     assert reloaded.startswith("Reloaded ") and f"{len(kb.facts)} facts" in reloaded
     assert "goodbye" in bye.lower() or "bye" in bye.lower()
 
@@ -669,7 +637,7 @@ def test_chat_reload_of_a_broken_file_keeps_the_old_knowledge(tmp_path: Path) ->
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=_env(),
+        env=cli_env(),
         cwd=ROOT,
     )
     assert proc.stdin is not None and proc.stdout is not None
@@ -691,7 +659,7 @@ def test_chat_in_a_terminal_has_history_wraps_words_and_exits() -> None:
 
     pid, fd = pty.fork()
     if pid == 0:  # the child: the chat, on the pseudo-terminal, 60 columns wide
-        env = _env(COLUMNS="60", LINES="40", TERM="xterm")
+        env = cli_env(COLUMNS="60", LINES="40", TERM="xterm")
         os.execvpe(sys.executable, [sys.executable, "-m", "bot", "chat"], env)
 
     def read_until(marker: bytes, timeout: float = 60.0) -> bytes:
