@@ -190,6 +190,24 @@ def _console_reload(settings: Settings, engine: Engine) -> tuple[Engine, str]:
     return fresh, f"Reloaded {settings.facts}: {facts} facts, digest {fresh.kb.digest[:12]}."
 
 
+def _knowledge_stamp(settings: Settings, engine: Engine) -> tuple[tuple[str, int, int], ...]:
+    """When and how big each file the knowledge base was read from is (a missing one: -1).
+
+    The console has no watcher task; it compares these before each message, which costs a
+    few stat calls and catches an editor's save before the next question is answered.
+    """
+    paths = [settings.facts, settings.article, *map(Path, engine.kb.lexicon_paths)]
+    stamps = []
+    for path in paths:
+        try:
+            info = path.stat()
+        except OSError:
+            stamps.append((str(path), -1, -1))
+        else:
+            stamps.append((str(path), info.st_mtime_ns, info.st_size))
+    return tuple(stamps)
+
+
 def _interactive_input() -> None:
     """Line editing and history (the Up arrow) for a person at a terminal."""
     with contextlib.suppress(ImportError):  # Windows has no readline
@@ -223,7 +241,12 @@ def cmd_chat(args: argparse.Namespace) -> int:
     if interactive:
         _interactive_input()
         say(start_card(engine).plain())
-        _write(sys.stdout, "(Ctrl-D or /quit to leave; /reload re-reads the knowledge files)")
+        _write(
+            sys.stdout,
+            "(Ctrl-D or /quit to leave; the knowledge files are re-read when they change, "
+            "or on /reload)",
+        )
+    stamp = _knowledge_stamp(settings, engine)
     offered: tuple[str, ...] = tuple(engine.kb.examples)
     language = "en"  # the language of the last question; cards and picks follow it
     while True:
@@ -240,8 +263,15 @@ def cmd_chat(args: argparse.Namespace) -> int:
         command = text.split()[0].lower().split("@")[0] if text.startswith("/") else None
         if command == "/reload":
             engine, summary = _console_reload(settings, engine)
+            stamp = _knowledge_stamp(settings, engine)
             say(summary)
             continue
+        if _knowledge_stamp(settings, engine) != stamp:
+            # Saved since the last message: re-read before answering, as the bot's
+            # auto_reload would; a broken save is reported once and the old knowledge stays.
+            engine, summary = _console_reload(settings, engine)
+            stamp = _knowledge_stamp(settings, engine)
+            say(summary)
         if command == "/unanswered":  # as Telegram answers an admin in a private chat
             say(unanswered_report(settings.unanswered_file, language))
             continue

@@ -653,6 +653,52 @@ def test_chat_reload_of_a_broken_file_keeps_the_old_knowledge(tmp_path: Path) ->
 
 
 @pytest.mark.slow  # seconds of real work; the fast loop skips it
+def test_chat_rereads_the_knowledge_file_when_it_is_saved(tmp_path: Path) -> None:
+    """An editor's save is in the next reply, without /reload; a broken save keeps the old."""
+    shutil.copytree(ROOT / "knowledge", tmp_path / "knowledge")
+    (tmp_path / "config").mkdir()
+    shutil.copyfile(ROOT / "config" / "bot.yaml", tmp_path / "config" / "bot.yaml")
+    facts = tmp_path / "knowledge" / "facts.yaml"
+    original = facts.read_text(encoding="utf-8")
+    answer = "The article was written by Ayya Lmahamad."
+    assert original.count(answer) == 1
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "chat", "--config", str(tmp_path / "config" / "bot.yaml")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=cli_env(),
+        cwd=ROOT,
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+
+    def ask(question: str) -> str:
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.write(question.encode() + b"\n/source\n")  # /source: the reply's end
+        proc.stdin.flush()
+        lines = []
+        while not (line := _readline(proc.stdout, TIMEOUT).decode()).startswith("Title: "):
+            lines.append(line)
+        while _readline(proc.stdout, TIMEOUT).strip():  # the rest of the /source card
+            pass
+        return "".join(lines[:-1])  # without the card's heading
+
+    try:
+        assert answer in ask("Who wrote this article?")
+        facts.write_text(original.replace(answer, "Ayya Lmahamad wrote it (edited)."), "utf-8")
+        edited = ask("Who wrote this article?")
+        assert edited.startswith("Reloaded ") and "Ayya Lmahamad wrote it (edited)." in edited
+        facts.write_text("facts: [\n", encoding="utf-8")
+        broken = ask("Who wrote this article?")
+        assert "Reload refused; the knowledge loaded before stays." in broken
+        assert "Ayya Lmahamad wrote it (edited)." in broken
+        assert "Reload" not in ask("Who wrote this article?")  # reported once, not per line
+    finally:
+        proc.kill()
+        proc.communicate(timeout=TIMEOUT)  # reaps it and closes its pipes
+
+
+@pytest.mark.slow  # seconds of real work; the fast loop skips it
 def test_chat_in_a_terminal_has_history_wraps_words_and_exits() -> None:
     import pty
     import select
