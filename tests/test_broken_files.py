@@ -36,6 +36,7 @@ from bot.knowledge import (
     MAX_ARTICLE_BYTES,
     MAX_FACTS,
     MAX_FILE_BYTES,
+    MAX_LABEL_CHARS,
     MAX_LEXICON_FILES,
     MAX_PHRASING_CHARS,
     MAX_QUESTIONS_PER_FACT,
@@ -197,10 +198,10 @@ async def test_reload_refuses_the_file_and_old_answers_keep_coming(
 # --- the limits the README promises ----------------------------------------------------------
 
 
-def test_readme_states_the_loader_limits() -> None:
-    text = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
-    section = text[text.index("## Knowledge base format") :]
-    section = section[: section.index("### Adding a fact")]
+def test_the_editing_guide_states_the_loader_limits() -> None:
+    text = " ".join((ROOT / "docs" / "editing.md").read_text(encoding="utf-8").split())
+    section = text[text.index("### Limits") :]
+    section = section[: section.index("## Reloading")]
     assert MAX_FILE_BYTES == MAX_ARTICLE_BYTES == 2**20
     for phrase in (
         "1 MiB per knowledge or lexicon file (refused before parsing)",
@@ -212,6 +213,7 @@ def test_readme_states_the_loader_limits() -> None:
         f"{MAX_PHRASING_CHARS:,} characters per phrasing",
         f"{MAX_ANSWER_CHARS:,} per answer",
         f"{MAX_QUOTE_CHARS:,} per quote",
+        f"{MAX_LABEL_CHARS} per label",
     ):
         assert phrase in section, phrase
 

@@ -55,3 +55,12 @@ def test_the_readme_chat_example_is_what_the_bot_prints() -> None:
         timeout=60,
     )
     assert result.stdout.strip() == block.group(2).strip()
+
+
+def test_the_readme_sends_editors_to_the_editing_guide() -> None:
+    section = README[README.index("## Knowledge base") : README.index("## How matching works")]
+    assert "(docs/editing.md)" in section
+    guide = (ROOT / "docs" / "editing.md").read_text(encoding="utf-8")
+    for command in ("check", "explain", "eval", "unanswered", "chat"):
+        assert f"python -m bot {command}" in guide, command
+    assert "/reload" in guide
