@@ -30,6 +30,7 @@ from bot.dialogues import (
     run_in_process,
     turns_json,
 )
+from bot.engine_cache import load_engine
 from bot.evaluation import (
     QUESTION_FIGURES,
     PreviousRunError,
@@ -99,10 +100,9 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def _engine(settings: Settings) -> Engine:
     try:
-        kb = load_knowledge(settings.facts, settings.article)
+        engine = load_engine(settings.facts, settings.article, settings.matching)
     except KnowledgeError as exc:
         raise CliError(f"knowledge base error:\n{exc}") from None
-    engine = Engine.build(kb, settings.matching)
     settle()
     return engine
 
