@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import re
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -51,6 +50,7 @@ from typing import Protocol
 from rank_bm25 import BM25Okapi
 from rapidfuzz import fuzz, process, utils
 
+from benchmarks.bm25 import split_sentences, squash, words
 from benchmarks.common import (
     add_project_arguments,
     add_timing_arguments,
@@ -68,33 +68,12 @@ from bot.knowledge import KnowledgeBase
 from bot.matcher import MatchSettings
 from bot.replies import Engine, reply_to
 
-_WORD = re.compile(r"\w+")
-_PARAGRAPH = re.compile(r"\n\s*\n")
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'\u201c\u2018])")
 LABELS = {
     "answerable": "Answerable",
     "near_miss": "Near miss",
     "off_topic": "Off-topic",
     "chit_chat": "Chit-chat",
 }
-
-
-def squash(text: str) -> str:
-    """Whitespace runs to one space (quotes match the article up to whitespace)."""
-    return " ".join(text.split())
-
-
-def words(text: str) -> list[str]:
-    """Plain lower-case word tokens: the baselines' only normalisation."""
-    return _WORD.findall(text.lower())
-
-
-def split_sentences(article: str) -> list[str]:
-    """The article's sentences (a paragraph without a full stop, such as a byline, is one)."""
-    out: list[str] = []
-    for paragraph in _PARAGRAPH.split(article):
-        out.extend(squash(s) for s in _SENTENCE_END.split(paragraph.strip()) if s.strip())
-    return out
 
 
 def _spans(haystack: str, needle: str) -> list[tuple[int, int]]:
