@@ -422,14 +422,6 @@ def test_eval_prints_accuracy_per_category(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow  # seconds of real work; the fast loop skips it
-def test_eval_on_the_repository_question_set() -> None:
-    done = run("eval", "tests/data/questions.yaml")
-    assert done.returncode == 0, done.stderr
-    for category in ("answerable", "near_miss", "off_topic", "chit_chat"):
-        assert re.search(rf"^\s*all {category}\s+\d+/\d+\s+\d+\.\d%$", done.stdout, re.MULTILINE)
-
-
-@pytest.mark.slow  # seconds of real work; the fast loop skips it
 @pytest.mark.parametrize(
     ("cases", "piece"),
     [

@@ -45,6 +45,7 @@ def _builds(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return calls
 
 
+@pytest.mark.slow  # 80 questions through two engines
 def test_a_cached_engine_answers_exactly_as_a_built_one(
     kb: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

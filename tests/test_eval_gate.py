@@ -97,6 +97,7 @@ def test_a_set_without_a_gate_exits_0_and_says_so(tmp_path: Path) -> None:
     assert last_line(done).startswith("no gate for this set")
 
 
+@pytest.mark.slow  # a subprocess each; the fast loop keeps one test of each kind
 def test_per_language_floor(tmp_path: Path) -> None:
     cases = [
         {"q": MEETING, "expect": "meeting_participants", "category": "answerable"},
@@ -119,6 +120,7 @@ def test_per_language_floor(tmp_path: Path) -> None:
 # --- the flags -----------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # a subprocess each; the fast loop keeps one test of each kind
 @pytest.mark.parametrize(
     ("flags", "status", "verdict"),
     [
@@ -135,6 +137,7 @@ def test_the_min_flags_supply_a_gate(
     assert verdict in last_line(done)
 
 
+@pytest.mark.slow  # a subprocess each; the fast loop keeps one test of each kind
 def test_a_flag_overrides_the_configured_floor(tmp_path: Path) -> None:
     toy = question_set(tmp_path)
     cfg = config(tmp_path, {"toy.yaml": {"answerable": 90, "declined": 99}})
@@ -145,6 +148,7 @@ def test_a_flag_overrides_the_configured_floor(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.slow  # a subprocess each; the fast loop keeps one test of each kind
 def test_bad_flags_and_configs_exit_2(tmp_path: Path) -> None:
     toy = question_set(tmp_path)
     out_of_range = run("--min-answerable", "101", str(toy))
@@ -205,6 +209,7 @@ def test_json_has_figures_gate_and_every_case(tmp_path: Path) -> None:
     assert all(isinstance(c["score"], float) for c in cases)
 
 
+@pytest.mark.slow  # a subprocess each; the fast loop keeps one test of each kind
 def test_json_without_a_gate(tmp_path: Path) -> None:
     done = run("--json", str(question_set(tmp_path)))
     assert done.returncode == 0
@@ -262,6 +267,7 @@ def test_compare_lists_what_changed(tmp_path: Path) -> None:
     assert section[-1].startswith("no gate for this set")
 
 
+@pytest.mark.slow  # a subprocess each; the fast loop keeps one test of each kind
 def test_compare_in_json(tmp_path: Path) -> None:
     done = run("--json", "--compare", str(previous_run(tmp_path)), str(question_set(tmp_path)))
     assert done.returncode == 0, done.stderr
@@ -290,6 +296,7 @@ def _saved(tmp_path: Path, text: str) -> Path:
     return path
 
 
+@pytest.mark.slow  # a subprocess each; the fast loop keeps one test of each kind
 @pytest.mark.parametrize(
     ("content", "piece"),
     [
@@ -328,6 +335,7 @@ def dialogue_set(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.mark.slow  # a subprocess each; the fast loop keeps one test of each kind
 def test_dialogue_set_gate_and_json(tmp_path: Path) -> None:
     dialogues = dialogue_set(tmp_path)
     below = run("--min-turns", "70", str(dialogues))

@@ -284,6 +284,7 @@ async def test_a_reload_that_needs_too_much_memory_is_refused_and_the_old_engine
     assert holder.engine is old and holder.version == 1
 
 
+@pytest.mark.slow  # a child process builds the engine; 80 questions through both
 async def test_the_engine_a_reload_builds_answers_as_the_one_built_in_process(
     tmp_path: Path,
 ) -> None:

@@ -246,7 +246,8 @@ def test_replies_failing_for_long_are_delivered_after_a_restart(
 def test_429s_and_5xx_in_a_row_are_retried_until_delivered(api: FakeBotApi, tmp_path: Path) -> None:
     for _ in range(4):
         api.inject(Fault("retry_after", "sendMessage", seconds=1, chat_id=6101))
-    api.inject(Fault("status", "sendMessage", status=503, times=5, chat_id=6102))
+    # Three in a row: the backoff doubles from 0.5 s, so five would cost 15 s of the suite.
+    api.inject(Fault("status", "sendMessage", status=503, times=3, chat_id=6102))
     bot = start(api, tmp_path)
     try:
         bot.wait_polling()
