@@ -53,7 +53,6 @@ class TelegramSettings:
     auto_reload: bool = False
     rate_limit_questions: int = 20
     rate_limit_seconds: float = 60.0
-    bot_username: str | None = None
     outbox_path: str = "outbox.sqlite3"
     """The outbox file; relative to the config file's folder."""
     outbox_expiry_hours: float = 24.0

@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 
 from bot import safe_yaml
+from bot.language import LANGUAGES as LANGUAGE_CODES
 from bot.language import detect_language
 from bot.normalise import MIN_STEM, fold, tokenize
 from bot.safe_yaml import shown
@@ -49,8 +50,8 @@ MAX_PROBLEMS = 100
 """Problems listed for one file at most; the rest are counted in one last line."""
 INTENTS = ("greeting", "thanks", "help", "goodbye", "about", "ack", "self", "chatter")
 """Small-talk intents the ``chit_chat`` section may list phrasings for."""
-LANGUAGES = frozenset({"en", "tr", "az", "ru"})
-"""Language codes a fact's per-language ``answers`` may use."""
+LANGUAGES = frozenset(LANGUAGE_CODES)
+"""Language codes a fact's per-language ``answers`` and ``labels`` may use."""
 
 _YEAR = re.compile(r"(?:19|20)[0-9]{2}")
 _NUMBER_WORDS = frozenset(

@@ -929,3 +929,13 @@ async def test_replies_are_html_by_the_applications_defaults(harness: Harness) -
     stored = harness.state.delivery.outbox._db.execute("SELECT params FROM replies").fetchall()
     assert stored and all("parse_mode" not in json.loads(p) for (p,) in stored)  # not stored...
     assert calls[0][1]["parse_mode"] == ParseMode.HTML  # ...yet sent as HTML
+
+
+def test_the_engine_s_message_limit_is_telegram_s() -> None:
+    """The engine may not import telegram (``ask`` starts without it), so its one copy of
+    the limit is held to the library's here."""
+    from telegram.constants import MessageLimit
+
+    from bot.replies import TELEGRAM_MAX_CHARS
+
+    assert MessageLimit.MAX_TEXT_LENGTH == TELEGRAM_MAX_CHARS

@@ -51,7 +51,6 @@ from bot.unanswered import report as unanswered_report
 
 logger = logging.getLogger(__name__)
 
-MAX_MESSAGE_CHARS: Final = 4096
 REPLY_BUDGET: Final = 4000
 """A /reload summary or refusal is cut to this many UTF-16 units of HTML (Telegram: 4096)."""
 INLINE_CACHE_SECONDS: Final = 10

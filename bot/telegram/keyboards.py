@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Final
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.constants import InlineKeyboardButtonLimit, InlineKeyboardMarkupLimit
 
 from bot.knowledge import Fact
 from bot.replies import Engine, suggestion_label
@@ -14,9 +15,9 @@ from bot.replies import Engine, suggestion_label
 CALLBACK_PREFIX: Final = "fact:"
 CALLBACK_HASH_PREFIX: Final = "fact#"
 """Used instead of ``fact:<id>`` when that would exceed Telegram's 64-byte callback data."""
-MAX_CALLBACK_BYTES: Final = 64
+MAX_CALLBACK_BYTES: Final = int(InlineKeyboardButtonLimit.MAX_CALLBACK_DATA)
 MAX_BUTTON_LABEL: Final = 64
-MAX_KEYBOARD_BUTTONS: Final = 100
+MAX_KEYBOARD_BUTTONS: Final = int(InlineKeyboardMarkupLimit.TOTAL_BUTTON_NUMBER)
 """Telegram refuses an inline keyboard with more buttons than this."""
 
 
