@@ -356,8 +356,10 @@ def _answer_part(
         return alone, part
     rewrites = [(r, False) for r in _people_rewrites(engine, part, context)]
     stripped = _strip_connector(part)
-    if stripped and stripped != part.strip():
-        rewrites.append((stripped, True))  # "and the target?" is "the target?"
+    if stripped and stripped != part.strip() and not _bare(engine, stripped):
+        # "and the target?" is "the target?"; but "and when?" is not "when?" (which alone
+        # asks when the article appeared): a bare question word asks about the last topic.
+        rewrites.append((stripped, True))
     if _adds_only_known_words(engine, context.question, part):
         rewrites.append((_merged(context.question, part), True))
         if not any(is_number(w) for w in _words(part)):

@@ -250,3 +250,18 @@ def test_a_bare_question_word_may_be_answered_by_the_last_fact(engine: Engine) -
     # "when?" after the goal: one of the goal's phrasings asks when, so it answers; the 2020
     # figure's phrasings never ask why, so "why?" after it is declined (above).
     assert talk(engine, "what is the trade goal for 2025?", "when?")[1] == ["goal_2025"]
+
+
+def test_and_when_asks_about_the_last_topic_not_what_when_alone_asks() -> None:
+    """Alone, "when?" may ask when the article appeared; "and when?" after "who is Anna
+    Berg?" asks when about her, which nothing answers: declined, not the article's date."""
+    dated = KB_YAML + (
+        "  - id: article_date\n"
+        "    questions: [When was the article published?, when?, date?]\n"
+        "    answer: The article is dated 1 January 2020.\n"
+        "    quote: Anna Berg is the mayor of Alpha.\n"
+    )
+    engine = Engine.build(parse_knowledge(dated, ARTICLE, "<memory>"))
+    assert reply_to(engine, "when?").fact is not None
+    assert talk(engine, "Who is Anna Berg?", "and when?")[1] == [None]
+    assert talk(engine, "Who is Anna Berg?", "and the mayor of Beta?")[1] == ["carl_role"]
