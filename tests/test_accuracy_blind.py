@@ -34,4 +34,4 @@ def test_blind_gate(engine: Engine, name: str) -> None:
 
 
 def test_the_sealed_sets_are_gated() -> None:
-    assert len(GATES) == 8
+    assert len(GATES) == 12
