@@ -370,6 +370,8 @@ class _Validator:
         self.found = 0
         self.article_squashed = _squash(article)
         self.article_lines = frozenset(_squash(line) for line in article.splitlines())
+        self.headline: str | None = None
+        """The source's title: not in the article's text, yet the proof of what it is."""
 
     def add(self, message: str, line: int | None = None, fact_id: str | None = None) -> None:
         self.found += 1
@@ -479,6 +481,8 @@ class _Validator:
             self.add(f"quote is longer than {MAX_QUOTE_CHARS} characters", line, fact_id)
             return
         squashed = _squash(quote)
+        if squashed == self.headline:
+            return  # "what is the article's title?" is proved by the title, quoted whole
         found, whole = _occurs(squashed, self.article_squashed)
         if not found:
             message = f"quote is not in the article word for word: {quote!r}"
@@ -974,6 +978,8 @@ def parse_knowledge(
     if "source" in data:
         parsed = _parse_source(v, data["source"], _line_of(root, "source"))
         source = parsed or source
+        if parsed is not None:
+            v.headline = _squash(parsed.title)
     lexicons = _read_lexicons(v, data, root, article, read_lexicon)
     sections = [(v, data, root), *lexicons]
     year = re.match(r"(?:19|20)[0-9]{2}\b", source.date)

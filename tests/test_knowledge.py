@@ -359,7 +359,10 @@ def test_real_knowledge_base_loads(kb: KnowledgeBase) -> None:
     article = " ".join(ARTICLE.read_text(encoding="utf-8").split())
     for fact in kb.facts:
         assert fact.questions
-        assert " ".join(fact.quote.split()) in article
+        # Every quote is the article's text, or (the title fact's) the article's title.
+        assert " ".join(fact.quote.split()) in (article, kb.source.title) or (
+            " ".join(fact.quote.split()) in article
+        ), fact.id
     assert all(kb.fact(example) is not None for example in kb.examples)
 
 
@@ -785,3 +788,16 @@ def test_relative_years_count_from_the_article_date(tmp_path: Path) -> None:
 def test_a_bad_relative_year_is_refused(tmp_path: Path, section: str, message: str) -> None:
     (problem,) = _refusal(_write(tmp_path, section + VALID)).problems
     assert message in problem.message
+
+
+def test_the_source_title_proves_a_fact_about_the_title(tmp_path: Path) -> None:
+    """The headline is not in the article's text; quoted whole, it proves what the title is."""
+    title_fact = VALID.replace(f'"{QUOTE}"', '"Ministers meet online"')
+    source = 'source: {title: "Ministers meet online", outlet: O, author: A, date: "2022-07-07"}\n'
+    kb = load_knowledge(_write(tmp_path, source + title_fact), ARTICLE)
+    assert kb.facts[0].quote == "Ministers meet online"
+    part = VALID.replace(f'"{QUOTE}"', '"Ministers meet"')
+    (problem,) = _refusal(_write(tmp_path, source + part)).problems
+    assert "quote is not in the article word for word" in problem.message
+    (problem,) = _refusal(_write(tmp_path, title_fact)).problems  # no source: no title
+    assert "quote is not in the article word for word" in problem.message
