@@ -301,7 +301,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
                     last = conversations.get(CONSOLE, now)
                     conversations.put(CONSOLE, after_fact(last, reply.fact, language, now))
             else:
-                say(texts.text("PICK_A_NUMBER", language).format(count=len(offered)))
+                say(texts.of(language).pick_a_number.format(count=len(offered)))
                 continue
         if reply is None:
             reply = conversations.respond(engine, CONSOLE, text, time.monotonic(), language)

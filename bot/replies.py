@@ -160,31 +160,30 @@ def escape_within(text: str, limit: int) -> str:
 
 
 def _lead(reply: Reply) -> str:
-    lang = reply.language
+    said = texts.of(reply.language)
     if reply.verdict is Verdict.SMALLTALK:
-        intent = reply.intent if reply.intent in texts.SMALLTALK else "help"
-        return texts.text(f"SMALLTALK.{intent}", lang)
+        return said.smalltalk.get(reply.intent or "help", said.smalltalk["help"])
     if reply.fact is None and reply.nearby is not None:  # the nearby line says "doesn't say"
-        return texts.text("SUGGEST_ONLY", lang) if reply.suggestions else ""
+        return said.suggest_only if reply.suggestions else ""
     if reply.fact is None:
-        return texts.text("NO_ANSWER_SUGGEST" if reply.suggestions else "NO_ANSWER", lang)
-    return reply.fact.answer_in(lang)
+        return said.no_answer_suggest if reply.suggestions else said.no_answer
+    return reply.fact.answer_in(reply.language)
 
 
 def _source_line(reply: Reply) -> str:
     source = reply.kb.source
-    return texts.text("SOURCE_LINE", reply.language).format(outlet=source.outlet, date=source.date)
+    return texts.of(reply.language).source_line.format(outlet=source.outlet, date=source.date)
 
 
 def _nearby_line(reply: Reply) -> str:
     assert reply.nearby is not None
     answer = reply.nearby.answer_in(reply.language)
-    return texts.text("NEARBY", reply.language).format(answer=answer)
+    return texts.of(reply.language).nearby.format(answer=answer)
 
 
 def _not_covered(part: Reply, language: str) -> str:
     asked = part.question.strip().rstrip("?!.;: ")
-    return texts.text("PART_NOT_COVERED", language).format(part=asked)
+    return texts.of(language).part_not_covered.format(part=asked)
 
 
 def render_plain(reply: Reply) -> str:
@@ -207,10 +206,10 @@ def render_plain(reply: Reply) -> str:
         lines.append(f"  -- {_source_line(reply)}")
     if reply.suggestions:
         if reply.verdict is Verdict.UNCERTAIN:
-            lines.append(texts.text("UNCERTAIN_SUGGEST", reply.language))
+            lines.append(texts.of(reply.language).uncertain_suggest)
         for number, fact in enumerate(reply.suggestions, 1):
             lines.append(f"  {number}. {suggestion_label(fact, reply.language)}")
-        lines.append(texts.text("SUGGEST_PLAIN_HINT", reply.language))
+        lines.append(texts.of(reply.language).suggest_plain_hint)
     return "\n".join(lines)
 
 
@@ -240,7 +239,7 @@ def render_html(reply: Reply) -> str:
         parts.append(f"<blockquote>{quote}</blockquote>")
         parts.append(f"<i>{escape_within(_source_line(reply), _SOURCE_BUDGET)}</i>")
         if reply.suggestions and reply.verdict is Verdict.UNCERTAIN:
-            note = texts.text("UNCERTAIN_SUGGEST", reply.language)
+            note = texts.of(reply.language).uncertain_suggest
             parts.append(escape_within(note, _NOTE_BUDGET))
     return "\n".join(parts)
 
@@ -312,7 +311,7 @@ class Card:
         out = [self.title, *(line for line in self.lines if line not in listed)]
         out.extend(f"  {n}. {label}" for n, label in enumerate(labels, 1))
         if self.suggestions:
-            out.append(texts.text("SUGGEST_PLAIN_HINT", self.language))
+            out.append(texts.of(self.language).suggest_plain_hint)
         return "\n".join(out)
 
     def html(self) -> str:
@@ -342,17 +341,19 @@ ADMIN_COMMANDS: tuple[str, ...] = ("reload", "unanswered")
 def command_menu(language: str = "en", admin: bool = False) -> tuple[tuple[str, str], ...]:
     """(command, description) pairs for the command menu and /help, in ``language``."""
     names = COMMANDS + (ADMIN_COMMANDS if admin else ())
-    return tuple((name, texts.text(f"CMD_{name.upper()}", language)) for name in names)
+    described = texts.of(language).commands
+    return tuple((name, described[name]) for name in names)
 
 
 def start_card(engine: Engine, language: str = "en") -> Card:
     """Greeting: what the bot knows and three example questions."""
     source = engine.kb.source
+    said = texts.of(language)
     return Card(
-        texts.text("START_TITLE", language),
+        said.start_title,
         (
             f"{source.title} ({source.outlet}, {source.date}).",
-            texts.text("START_BODY", language).format(facts=len(engine.kb.facts)),
+            said.start_body.format(facts=len(engine.kb.facts)),
         ),
         engine.kb.example_facts,
         language,
@@ -362,14 +363,11 @@ def start_card(engine: Engine, language: str = "en") -> Card:
 def help_card(engine: Engine, admin: bool = False, language: str = "en") -> Card:
     """How to use the bot and every command."""
     commands = command_menu(language, admin)
+    said = texts.of(language)
     return Card(
-        texts.text("HELP_TITLE", language),
+        said.help_title,
         (
-            *(
-                line
-                for line in (texts.text("HELP_BODY", language), texts.text("HELP_GROUPS", language))
-                if line
-            ),
+            *(line for line in (said.help_body, said.help_groups) if line),
             *(f"/{name} - {description}" for name, description in commands),
         ),
         engine.kb.example_facts,
@@ -380,7 +378,7 @@ def help_card(engine: Engine, admin: bool = False, language: str = "en") -> Card
 def topics_card(engine: Engine, language: str = "en") -> Card:
     """Every fact the bot can answer, one question each."""
     return Card(
-        texts.text("TOPICS_TITLE", language).format(facts=len(engine.kb.facts)),
+        texts.of(language).topics_title.format(facts=len(engine.kb.facts)),
         tuple(f"- {suggestion_label(f, language)}" for f in engine.kb.facts),
         engine.kb.facts,
         language,
@@ -390,13 +388,14 @@ def topics_card(engine: Engine, language: str = "en") -> Card:
 def source_card(engine: Engine, language: str = "en") -> Card:
     """Title, outlet, author and date of the article."""
     source = engine.kb.source
-    title, outlet, author, date, link = texts.text("SOURCE_FIELDS", language).split("|")
+    said = texts.of(language)
+    label = said.source
     lines = [
-        f"{title}: {source.title}",
-        f"{outlet}: {source.outlet}",
-        f"{author}: {source.author}",
-        f"{date}: {source.date}",
+        f"{label.title}: {source.title}",
+        f"{label.outlet}: {source.outlet}",
+        f"{label.author}: {source.author}",
+        f"{label.date}: {source.date}",
     ]
     if source.url:
-        lines.append(f"{link}: {source.url}")
-    return Card(texts.text("SOURCE_TITLE", language), tuple(lines), (), language)
+        lines.append(f"{label.link}: {source.url}")
+    return Card(said.source_title, tuple(lines), (), language)

@@ -108,8 +108,9 @@ class Summary:
         when every line was a record)."""
         if not self.skipped:
             return None
-        key = "UNANSWERED_SKIPPED_ONE" if self.skipped == 1 else "UNANSWERED_SKIPPED"
-        return texts.text(key, language).format(count=self.skipped, line=self.first_skipped)
+        said = texts.of(language)
+        note = said.unanswered_skipped_one if self.skipped == 1 else said.unanswered_skipped
+        return note.format(count=self.skipped, line=self.first_skipped)
 
 
 class _Group:
@@ -239,24 +240,21 @@ def read_unanswered(
 
 def _meta(number: int, entry: Entry, language: str) -> str:
     last = entry.last.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    meta = texts.text("UNANSWERED_ENTRY", language).format(
+    meta = texts.of(language).unanswered_entry.format(
         count=entry.count, language=entry.language, last=last
     )
     return f"{number}. {meta}"
 
 
 def _head(summary: Summary, language: str) -> list[str]:
-    lines = [texts.text("UNANSWERED_TITLE", language).format(days=summary.days)]
+    said = texts.of(language)
+    lines = [said.unanswered_title.format(days=summary.days)]
     if summary.asked:
-        lines.append(
-            texts.text("UNANSWERED_SUMMARY", language).format(
-                asked=summary.asked, distinct=summary.distinct
-            )
-        )
+        lines.append(said.unanswered_summary.format(asked=summary.asked, distinct=summary.distinct))
     else:
-        lines.append(texts.text("UNANSWERED_EMPTY", language).format(days=summary.days))
+        lines.append(said.unanswered_empty.format(days=summary.days))
         if summary.older:
-            lines.append(texts.text("UNANSWERED_OLDER", language).format(count=summary.older))
+            lines.append(said.unanswered_older.format(count=summary.older))
     note = summary.skipped_note(language)
     if note is not None:
         lines.append(note)
@@ -272,7 +270,7 @@ def render_plain(summary: Summary, language: str = "en") -> str:
         lines.append(f"   {entry.phrasing}")
     if summary.distinct > len(summary.entries):
         more = summary.distinct - len(summary.entries)
-        lines.append(texts.text("UNANSWERED_MORE", language).format(count=more))
+        lines.append(texts.of(language).unanswered_more.format(count=more))
     return "\n".join(lines)
 
 
@@ -296,7 +294,7 @@ def render_html(summary: Summary, language: str = "en") -> str:
         used += cost
         shown += 1
     if summary.distinct > shown:
-        more = texts.text("UNANSWERED_MORE", language).format(count=summary.distinct - shown)
+        more = texts.of(language).unanswered_more.format(count=summary.distinct - shown)
         out.append(escape_within(more, _META_BUDGET))
     return "\n".join(out)
 
@@ -316,14 +314,14 @@ def report(
     unreadable one each get one clear sentence instead of the list.
     """
     if path is None:
-        note = texts.text("UNANSWERED_NO_FILE", language)
+        note = texts.of(language).unanswered_no_file
     elif not path.exists():
-        note = texts.text("UNANSWERED_NOT_YET", language)
+        note = texts.of(language).unanswered_not_yet
     else:
         try:
             summary = read_unanswered(path, days=days, top=top, now=now)
         except UnansweredFileError as exc:
-            note = texts.text("UNANSWERED_UNREADABLE", language).format(error=exc)
+            note = texts.of(language).unanswered_unreadable.format(error=exc)
         else:
             return render_html(summary, language) if html else render_plain(summary, language)
     return escape_within(note, TELEGRAM_MAX_CHARS) if html else note

@@ -105,7 +105,7 @@ def _holder(settings: Any) -> KnowledgeHolder:
 
 
 def refusal(chat_id: int, reply_to: int | None = None) -> list[tuple[str, dict[str, Any]]]:
-    params: dict[str, Any] = {"chat_id": chat_id, "text": texts.NOT_ADMIN}
+    params: dict[str, Any] = {"chat_id": chat_id, "text": texts.ENGLISH.not_admin}
     if reply_to is not None:
         # Defaults(parse_mode=HTML) reaches the reply parameters too (ignored with no quote)
         params["reply_parameters"] = {"message_id": reply_to, "quote_parse_mode": "HTML"}

@@ -150,7 +150,7 @@ def test_group_message_is_ignored_unless_the_bot_is_mentioned(bot: RunningBot) -
 
 
 def test_non_admin_reload_is_refused(bot: RunningBot) -> None:
-    assert ask(bot, "/reload")["text"] == texts.NOT_ADMIN
+    assert ask(bot, "/reload")["text"] == texts.ENGLISH.not_admin
 
 
 def test_admin_reload_serves_the_added_fact(bot: RunningBot) -> None:

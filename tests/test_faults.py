@@ -263,7 +263,7 @@ async def test_once_stopping_nothing_is_retried_and_timeouts_are_short() -> None
 
 @pytest.mark.parametrize(
     ("status", "delivered"),
-    [(502, ["answer"]), (403, []), (400, [texts.ERROR])],
+    [(502, ["answer"]), (403, []), (400, [texts.ENGLISH.error])],
     ids=["bot-api-failure", "blocked", "message-refused"],
 )
 async def test_the_user_gets_the_answer_or_an_apology_once(
@@ -414,7 +414,7 @@ def test_send_message_faults_lose_nothing_and_duplicate_nothing(run: Run) -> Non
     assert f"(chat {one}) failed (Internal Server Error); retry 1 in 0.5 s" in log
     assert f"(chat {one}) failed" in log and "retry 2 in 1.0 s" in log
     assert "may or may not have been delivered" in log  # the cut answer and the timed-out one
-    assert texts.ERROR not in json.dumps([c.params for c in api.calls_of("sendMessage")])
+    assert texts.ENGLISH.error not in json.dumps([c.params for c in api.calls_of("sendMessage")])
 
 
 @pytest.mark.slow  # seconds of real work; the fast loop skips it
@@ -507,7 +507,7 @@ def test_sigterm_while_get_updates_hangs(run: Run) -> None:
 def test_no_question_was_answered_twice_and_the_token_was_never_logged(run: Run) -> None:
     delivered = [p["chat_id"] for p in run.api.delivered()]
     assert sorted(delivered) == sorted(run.asked)  # every question, once
-    assert texts.ERROR not in json.dumps(run.api.delivered())  # no apologies
+    assert texts.ENGLISH.error not in json.dumps(run.api.delivered())  # no apologies
     for process in run.processes:
         assert process.process.poll() is not None
         log = process.stderr()

@@ -38,7 +38,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bot.config import load_settings
-from bot.knowledge import Fact, KnowledgeBase, Source, load_knowledge
+from bot.knowledge import INTENTS, Fact, KnowledgeBase, Source, load_knowledge
 from bot.matcher import Verdict
 from bot.normalise import fold, normalise, tokenize
 from bot.replies import (
@@ -58,7 +58,6 @@ from bot.replies import (
 )
 from bot.telegram.filters import mentions, strip_mention
 from bot.telegram.keyboards import keyboard
-from bot.texts import SMALLTALK
 
 ROOT = Path(__file__).resolve().parents[1]
 MAX_TEXT = 4096
@@ -340,7 +339,7 @@ def test_hostile_knowledge_base_still_renders_valid_html(kb: KnowledgeBase, lang
         (Verdict.UNCERTAIN, fact, others, None),
         (Verdict.NO_ANSWER, None, others, None),
         (Verdict.NO_ANSWER, None, (), None),
-        *((Verdict.SMALLTALK, None, others, i) for i in (*SMALLTALK, "no-such-intent")),
+        *((Verdict.SMALLTALK, None, others, i) for i in (*INTENTS, "no-such-intent")),
     ]:
         reply = Reply("q", verdict, chosen, 50.0, 1.0, suggestions, intent, kb, language)
         check_reply(engine, reply)

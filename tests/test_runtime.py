@@ -200,7 +200,7 @@ async def replies_to(h: Harness, data: dict[str, Any]) -> list[tuple[str, dict[s
 async def test_commands_are_flood_limited_with_one_note(limited: Harness, command: str) -> None:
     calls = [await replies_to(limited, text_update(command)) for _ in range(5)]
     assert [len(c) for c in calls] == [1, 1, 1, 0, 0]
-    assert calls[2][0][1]["text"] == texts.RATE_LIMITED
+    assert calls[2][0][1]["text"] == texts.ENGLISH.rate_limited
 
 
 async def test_reload_refusals_are_flood_limited(limited: Harness) -> None:
@@ -209,7 +209,8 @@ async def test_reload_refusals_are_flood_limited(limited: Harness) -> None:
         for _ in range(6)
     ]
     texts_sent = [c[0][1]["text"] if c else None for c in refusals]
-    assert texts_sent == [texts.NOT_ADMIN, texts.NOT_ADMIN, texts.RATE_LIMITED, None, None, None]
+    said = texts.ENGLISH
+    assert texts_sent == [said.not_admin, said.not_admin, said.rate_limited, None, None, None]
 
 
 async def test_inline_queries_are_flood_limited(limited: Harness) -> None:
@@ -221,7 +222,7 @@ async def test_inline_queries_are_flood_limited(limited: Harness) -> None:
     calls = [await replies_to(limited, inline(n)) for n in range(5)]
     assert [len(c) for c in calls] == [1, 1, 1, 0, 0]
     note = calls[2][0][1]
-    assert note["results"] == [] and note["button"]["text"] == texts.RATE_LIMITED[:64]
+    assert note["results"] == [] and note["button"]["text"] == texts.ENGLISH.rate_limited[:64]
 
 
 async def test_a_group_over_its_limit_gets_one_note_and_private_chats_go_on(
@@ -233,7 +234,7 @@ async def test_a_group_over_its_limit_gets_one_note_and_private_chats_go_on(
         await replies_to(limited, text_update(mention, chat_id=GROUP, from_id=u)) for u in users
     ]
     assert [len(c) for c in group] == [1, 1, 1, 1, 0, 0]
-    assert group[3][0][1]["text"] == texts.RATE_LIMITED
+    assert group[3][0][1]["text"] == texts.ENGLISH.rate_limited
     private = await replies_to(limited, text_update(QUESTION, chat_id=9001, from_id=9001))
     assert private[0][1]["text"] == render_html(reply_to(limited.engine, QUESTION))
 

@@ -178,7 +178,7 @@ async def test_near_miss_says_the_article_does_not_say_and_offers_buttons(
     reply = reply_to(harness.engine, NEAR_MISS)
     assert reply.fact is None and reply.suggestions
     calls = await harness.ask(NEAR_MISS)
-    assert calls == [expected_message(USER, texts.NO_ANSWER_SUGGEST, reply.suggestions)]
+    assert calls == [expected_message(USER, texts.ENGLISH.no_answer_suggest, reply.suggestions)]
     assert "doesn't say" in calls[0][1]["text"]
 
 
@@ -208,7 +208,7 @@ async def test_tapping_a_suggestion_answers_the_query_then_sends_the_fact(
     harness: Harness,
 ) -> None:
     fact = harness.engine.kb.facts[0]
-    shown = bot_message(USER, texts.NO_ANSWER_SUGGEST)
+    shown = bot_message(USER, texts.ENGLISH.no_answer_suggest)
     calls = await harness.send(
         update(
             "callback_query",
@@ -245,7 +245,7 @@ async def test_tapping_a_button_for_a_removed_fact_offers_examples(
     )
     assert calls == [
         ("answerCallbackQuery", {"callback_query_id": "cbq-2"}),
-        expected_message(USER, texts.FACT_GONE, examples),
+        expected_message(USER, texts.ENGLISH.fact_gone, examples),
     ]
 
 
@@ -361,7 +361,7 @@ LOCATION = {"latitude": 40.4, "longitude": 49.9}
 async def test_non_text_in_private_gets_the_text_only_note(harness: Harness) -> None:
     for extra in ({"sticker": STICKER}, {"location": LOCATION}):
         calls = await harness.send(update("message", **message(**extra)))
-        assert calls == [expected_message(USER, texts.NON_TEXT)]
+        assert calls == [expected_message(USER, texts.ENGLISH.non_text)]
 
 
 async def test_non_text_in_group_only_when_replying_to_the_bot(harness: Harness) -> None:
@@ -371,7 +371,7 @@ async def test_non_text_in_group_only_when_replying_to_the_bot(harness: Harness)
     )
     calls = await harness.send(data)
     assert calls == [
-        expected_message(GROUP, texts.NON_TEXT, reply_to=data["message"]["message_id"])
+        expected_message(GROUP, texts.ENGLISH.non_text, reply_to=data["message"]["message_id"])
     ]
 
 
@@ -543,7 +543,7 @@ async def test_non_admin_reload_is_refused_and_nothing_is_reloaded(
     engine = harness.engine
     write_facts_with(settings.facts, add_fact)
     calls = await harness.ask("/reload")
-    assert calls == [("sendMessage", {"chat_id": USER, "text": texts.NOT_ADMIN})]
+    assert calls == [("sendMessage", {"chat_id": USER, "text": texts.ENGLISH.not_admin})]
     assert harness.holder.engine is engine and harness.holder.version == 1
     assert any(
         "refused /reload" in r.getMessage() and f"user={USER}" in r.getMessage()
@@ -589,7 +589,7 @@ async def test_reload_forwarded_from_an_admin_is_refused(
     # someone else forwards the admin's /reload, and the admin forwards their own
     for sender in (USER, ADMIN):
         calls = await harness.ask("/reload", chat_id=sender, from_id=sender, forward_origin=origin)
-        assert calls == [("sendMessage", {"chat_id": sender, "text": texts.NOT_ADMIN})]
+        assert calls == [("sendMessage", {"chat_id": sender, "text": texts.ENGLISH.not_admin})]
     assert not_reloaded(harness, engine)
 
 
@@ -603,7 +603,7 @@ async def test_reload_as_a_channel_post_is_refused(harness: Harness, settings: S
             "sendMessage",
             {
                 "chat_id": CHANNEL,
-                "text": texts.NOT_ADMIN,
+                "text": texts.ENGLISH.not_admin,
                 "reply_parameters": {"message_id": post["message_id"], "quote_parse_mode": "HTML"},
             },
         )
@@ -628,7 +628,7 @@ async def test_reload_from_an_anonymous_group_admin_is_refused(
                 "sendMessage",
                 {
                     "chat_id": GROUP,
-                    "text": texts.NOT_ADMIN,
+                    "text": texts.ENGLISH.not_admin,
                     "reply_parameters": {
                         "message_id": data["message"]["message_id"],
                         "quote_parse_mode": "HTML",
@@ -674,7 +674,7 @@ async def test_rate_limit_sends_one_note_per_window_then_silence(tmp_path: Path)
         answer = [expected_message(USER, render_html(reply))]
         assert await h.ask(CLEAR_QUESTION) == answer
         assert await h.ask(CLEAR_QUESTION) == answer
-        assert await h.ask(CLEAR_QUESTION) == [expected_message(USER, texts.RATE_LIMITED)]
+        assert await h.ask(CLEAR_QUESTION) == [expected_message(USER, texts.ENGLISH.rate_limited)]
         assert await h.ask(CLEAR_QUESTION) == []
         assert await h.send(update("message", **message(sticker=STICKER))) == []
         # another user is not affected
@@ -694,7 +694,7 @@ async def test_rate_limited_button_tap_is_still_answered_at_once(tmp_path: Path)
         first = await h.send(update("callback_query", id="a", **tap, **{"from": person(USER)}))
         second = await h.send(update("callback_query", id="b", **tap, **{"from": person(USER)}))
         assert first == [
-            ("answerCallbackQuery", {"callback_query_id": "a", "text": texts.RATE_LIMITED})
+            ("answerCallbackQuery", {"callback_query_id": "a", "text": texts.ENGLISH.rate_limited})
         ]
         assert second == [("answerCallbackQuery", {"callback_query_id": "b"})]
 
@@ -710,7 +710,7 @@ async def test_error_handler_apologises_logs_and_tells_the_admins(
     calls = await harness.send(data)
     by_chat = {params["chat_id"]: params for _, params in calls}
     assert [m for m, _ in calls] == ["sendMessage", "sendMessage"]
-    assert by_chat[USER] == {"chat_id": USER, "text": texts.ERROR}
+    assert by_chat[USER] == {"chat_id": USER, "text": texts.ENGLISH.error}
     report = by_chat[ADMIN]
     assert report["parse_mode"] == "HTML"
     assert f"update {data['update_id']}, chat {USER}" in report["text"]
@@ -758,7 +758,7 @@ async def test_an_apology_telegram_refuses_is_dropped_and_logged(
         )
     )
     calls = await harness.ask(CLEAR_QUESTION)
-    assert ("sendMessage", {"chat_id": USER, "text": texts.ERROR}) in calls
+    assert ("sendMessage", {"chat_id": USER, "text": texts.ENGLISH.error}) in calls
     assert any(
         "Telegram refused the reply" in r.getMessage() and "dropped" in r.getMessage()
         for r in caplog.records

@@ -283,7 +283,7 @@ def test_missing_or_unreadable_file_is_one_clear_error(tmp_path: Path) -> None:
 
 def test_report_says_what_is_wrong_instead_of_a_list(tmp_path: Path) -> None:
     assert "logging.unanswered_file" in report(None)
-    assert report(tmp_path / "not-yet.jsonl") == texts.UNANSWERED_NOT_YET
+    assert report(tmp_path / "not-yet.jsonl") == texts.ENGLISH.unanswered_not_yet
     empty = write(tmp_path / "empty.jsonl", [])
     assert report(empty, now=NOW).splitlines() == [
         "Unanswered questions of the last 30 days",
@@ -426,7 +426,7 @@ def test_console_chat_answers_unanswered_as_telegram_does(tmp_path: Path) -> Non
     assert out.startswith("Unanswered questions of the last 30 days\n")
     assert '   - "Who won the cup?"' in out and "1. 2× · en" in out
     (tmp_path / "none").mkdir()
-    assert chat(config_with(tmp_path / "none", None)) == texts.UNANSWERED_NO_FILE + "\n\n"
+    assert chat(config_with(tmp_path / "none", None)) == texts.ENGLISH.unanswered_no_file + "\n\n"
 
 
 # ------------------------------------------------------------------------------------------
@@ -475,21 +475,21 @@ async def test_non_admin_is_refused_and_sees_no_question(
 ) -> None:
     await harness.ask("Who won the World Cup?")
     calls = await harness.ask("/unanswered")
-    assert calls == [("sendMessage", {"chat_id": USER, "text": texts.NOT_ADMIN})]
+    assert calls == [("sendMessage", {"chat_id": USER, "text": texts.ENGLISH.not_admin})]
     assert any(
         "refused /unanswered" in r.getMessage() and f"user={USER}" in r.getMessage()
         for r in caplog.records
     )
     in_group = await harness.ask("/unanswered", chat_id=GROUP)
     assert "World Cup" not in sent_text(in_group, GROUP)
-    assert in_group[0][1]["text"] == texts.NOT_ADMIN
+    assert in_group[0][1]["text"] == texts.ENGLISH.not_admin
 
 
 async def test_admin_in_a_group_is_sent_to_a_private_chat(harness: Harness) -> None:
     await harness.ask("Who won the World Cup?")
     calls = await harness.ask("/unanswered", chat_id=GROUP, from_id=ADMIN)
     text = sent_text(calls, GROUP)
-    assert text == html.escape(texts.UNANSWERED_PRIVATE_ONLY, quote=False)
+    assert text == html.escape(texts.ENGLISH.unanswered_private_only, quote=False)
     assert "World Cup" not in text
 
 
@@ -497,7 +497,7 @@ async def test_admin_is_told_when_there_is_nothing_to_list(
     harness: Harness, settings: Settings
 ) -> None:
     calls = await harness.ask("/unanswered", chat_id=ADMIN, from_id=ADMIN)
-    assert sent_text(calls, ADMIN) == texts.UNANSWERED_NOT_YET  # no file written yet
+    assert sent_text(calls, ADMIN) == texts.ENGLISH.unanswered_not_yet  # no file written yet
     assert settings.unanswered_file is not None
     settings.unanswered_file.write_text("", encoding="utf-8")
     calls = await harness.ask("/unanswered", chat_id=ADMIN, from_id=ADMIN)
@@ -509,14 +509,14 @@ async def test_admin_is_told_when_no_file_is_configured(tmp_path: Path) -> None:
         calls = await h.ask("/unanswered", chat_id=ADMIN, from_id=ADMIN)
     text = sent_text(calls, ADMIN)
     assert "logging.unanswered_file" in text
-    assert text == html.escape(texts.UNANSWERED_NO_FILE, quote=False)
+    assert text == html.escape(texts.ENGLISH.unanswered_no_file, quote=False)
 
 
 async def test_the_admin_help_and_menu_list_unanswered(harness: Harness) -> None:
     assert "/unanswered" in help_card(harness.engine, admin=True).html()
     assert "/unanswered" not in help_card(harness.engine, admin=False).html()
     calls = await harness.ask("/help", chat_id=ADMIN, from_id=ADMIN)
-    assert f"/unanswered - {texts.CMD_UNANSWERED}" in calls[0][1]["text"]
+    assert f"/unanswered - {texts.ENGLISH.commands['unanswered']}" in calls[0][1]["text"]
 
 
 async def test_the_file_is_read_off_the_event_loop(

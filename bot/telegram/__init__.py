@@ -4,12 +4,12 @@ Every reply comes from :mod:`bot.replies`; this package only decides *when* to a
 to send it. Behaviour worth knowing:
 
 * **Private chats**: every new text message that is not a command is a question; other
-  messages (sticker, photo, voice, ...) get :data:`bot.texts.NON_TEXT`; unknown commands get
-  the /help card.
+  messages (sticker, photo, voice, ...) get :attr:`bot.texts.Texts.non_text`; unknown commands
+  get the /help card.
 * **Groups and supergroups**: the bot answers its commands, text messages that mention it
   (``@username``, any case; the mention is removed from the question) and replies to its own
-  messages. Non-text messages get :data:`bot.texts.NON_TEXT` only when they reply to the bot.
-  Everything else is ignored silently.
+  messages. Non-text messages get :attr:`bot.texts.Texts.non_text` only when they reply to the
+  bot. Everything else is ignored silently.
 * **Edited messages are ignored**: an edit is never re-answered and never executed as a
   command, so editing a message into ``/reload`` does nothing. Every handler filters on
   ``filters.UpdateType.MESSAGE`` (new messages only; PTB's ``CommandHandler`` would otherwise

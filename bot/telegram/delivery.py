@@ -48,7 +48,7 @@ MAX_CONCURRENT_UPDATES: Final = 4096
 SEND_FIRST_RETRY: Final = 0.5
 SEND_MAX_RETRY: Final = 60.0
 """Backoff of a reply whose send certainly failed (0.5, 1, 2 ... 60 s) until it expires."""
-APOLOGY: Final = texts.text("ERROR", "en")
+APOLOGY: Final = texts.ENGLISH.error
 """Sent instead of a reply Telegram refused (bad text or markup)."""
 STOP_FLUSH_SECONDS: Final = 1.5
 """At a stop, how long a send in hand may take to finish; what is left stays in the outbox."""

@@ -130,7 +130,7 @@ async def _flood_checked(update: Update, context: BotContext) -> bool:
         chat.id if chat is not None else None,
         decision.value,
     )
-    note = texts.text("RATE_LIMITED", _ui_language(update))
+    note = texts.of(_ui_language(update)).rate_limited
     notify = decision is Decision.NOTIFY
     if update.callback_query is not None:
         await update.callback_query.answer(note if notify else None)  # stops the spinner
@@ -206,7 +206,7 @@ async def non_text(update: Update, context: BotContext) -> None:
     message = update.message
     if message is None:
         return
-    note = texts.text("NON_TEXT", _ui_language(update))
+    note = texts.of(_ui_language(update)).non_text
     _send(update, context, message, html.escape(note, quote=False))
 
 
@@ -229,7 +229,7 @@ async def suggestion_tapped(update: Update, context: BotContext) -> None:
     # answer in Russian whatever the client's language), else the client's.
     language = previous.language if previous is not None else _ui_language(update)
     if fact is None:
-        text = html.escape(texts.text("FACT_GONE", language), quote=False)
+        text = html.escape(texts.of(language).fact_gone, quote=False)
         markup = keyboard(engine.kb.example_facts, language)
         logger.info("stale button user=%s data=%r", query.from_user.id, query.data)
     else:
@@ -351,7 +351,7 @@ async def unanswered(update: Update, context: BotContext) -> None:
         return
     language = _ui_language(update)
     if message.chat.type != ChatType.PRIVATE:
-        note = texts.text("UNANSWERED_PRIVATE_ONLY", language)
+        note = texts.of(language).unanswered_private_only
         _send(update, context, message, html.escape(note, quote=False))
         return
     path = context.bot_data.state.settings.unanswered_file
@@ -382,7 +382,7 @@ async def refuse_admin_command(update: Update, context: BotContext) -> None:
         update,
         context,
         message,
-        texts.text("NOT_ADMIN", _ui_language(update)),
+        texts.of(_ui_language(update)).not_admin,
         plain=True,
         quote=message.chat.type != ChatType.PRIVATE,
     )
@@ -474,7 +474,7 @@ async def on_error(update: object, context: BotContext) -> None:
         if chat_id is not None and apologise and isinstance(update, Update):
             language = _ui_language(update)
             context.bot_data.state.delivery.reply(
-                update_id, chat_id, {"text": texts.text("ERROR", language), "parse_mode": None}
+                update_id, chat_id, {"text": texts.of(language).error, "parse_mode": None}
             )
     except Exception:
         with contextlib.suppress(Exception):  # logging itself broken: nothing left to do
