@@ -49,6 +49,7 @@ from bot.evaluation import (
     shortfalls,
 )
 from bot.knowledge import KnowledgeError, load_knowledge
+from bot.matcher import Verdict
 from bot.replies import (
     Engine,
     Reply,
@@ -308,6 +309,8 @@ def cmd_chat(args: argparse.Namespace) -> int:
         language = reply.language
         offered = tuple(f.id for f in reply.suggestions) or offered
         say(render_plain(reply))
+        if reply.verdict is Verdict.SMALLTALK and reply.intent == "goodbye":
+            return 0  # "bye" gets the bot's goodbye, and then the chat ends as it said
 
 
 def cmd_check(args: argparse.Namespace) -> int:

@@ -272,6 +272,21 @@ def test_chat_number_picks_a_suggestion(kb: KnowledgeBase) -> None:
     assert _by_label(kb, second[1]).answer in blocks[3]
 
 
+@pytest.mark.slow  # seconds of real work; the fast loop skips it
+@pytest.mark.parametrize("goodbye", ["bye", "görüşürüz", "пока"])
+def test_a_goodbye_ends_the_chat_after_the_bot_says_goodbye(goodbye: str) -> None:
+    done, blocks = chat([MEETING, goodbye, MEETING])
+    assert done.returncode == 0
+    assert len(blocks) == 2  # nothing answered after the goodbye
+    assert blocks[1].strip() in {s.strip() for s in _goodbyes()}
+
+
+def _goodbyes() -> list[str]:
+    from bot import texts
+
+    return [texts.of(language).smalltalk["goodbye"] for language in ("en", "tr", "az", "ru")]
+
+
 def test_chat_commands(kb: KnowledgeBase) -> None:
     _, blocks = chat(["/help", "/topics", "/source", "3", "/start", "/quit", MEETING])
     assert len(blocks) == 5  # nothing after /quit
