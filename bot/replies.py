@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot import texts
+from bot.asks import question_kind
 from bot.engine import Engine as Engine  # re-exported: callers build engines through replies
 from bot.engine import Why, describe_candidates
 from bot.knowledge import Fact, KnowledgeBase
 from bot.language import choose_language
-from bot.matcher import Verdict
+from bot.matcher import Match, Verdict
 
 TELEGRAM_MAX_CHARS = 4096
 """Telegram's limit on a message's text after entity parsing, in UTF-16 code units."""
@@ -32,6 +33,9 @@ _LINE_BUDGET = 1000
 
 
 NEARBY_AT = 0.2
+NEARBY_WORDS = 70.0
+"""A declined question whose words are this close to a fact (lexical score, 0-100) and that
+asks the kind of answer the fact gives comes near it (see ``_nearby``)."""
 """A declined question whose best candidate has at least this probability (the rule's) is
 told what that fact says: near misses ("trade with Iran?") get the fact they come near to,
 while off-topic questions, which have no such candidate, do not."""
@@ -79,6 +83,33 @@ class Reply:
         return self.parts or (self,)
 
 
+def _nearby(engine: Engine, match: Match, question: str) -> Fact | None:
+    """On a decline, the fact the question comes near, whose answer the decline states.
+
+    Near in the rule's eyes (a candidate it gave some chance); or, in words the knowledge base
+    all knows, asking for a kind of answer (a time, a place, an amount) that the fact those
+    words point to gives about something else: "when did they meet?" comes near the
+    article's date.
+    """
+    if match.verdict is not Verdict.NO_ANSWER:
+        return None
+    best = match.why.candidates[0] if match.why is not None and match.why.candidates else None
+    if best is not None and best.probability >= NEARBY_AT:
+        near: Fact = best.fact
+        return near
+    segment = match.why.segment if match.why is not None else question
+    kind = question_kind(segment)
+    if kind in ("what", "choice", "yesno", "outcome") or not match.ranking:
+        return None
+    fact, score = match.ranking[0]
+    if score < NEARBY_WORDS or kind not in engine.kinds_asked(fact):
+        return None
+    # A word the knowledge base never uses ("when was the *iPhone* released?") means the
+    # question is about something else, however well its other words fit.
+    known = all(engine.index.knows(token) for token in engine.index.content(segment))
+    return fact if known else None
+
+
 def reply_to(engine: Engine, question: str, language_hint: str | None = None) -> Reply:
     """Match ``question`` and decide the reply; pure and thread-safe.
 
@@ -92,12 +123,7 @@ def reply_to(engine: Engine, question: str, language_hint: str | None = None) ->
         "ack",
     }
     suggestions = engine.index.suggestions(match) if wants_suggestions else ()
-    best = match.why.candidates[0] if match.why is not None and match.why.candidates else None
-    nearby = (
-        best.fact
-        if match.verdict is Verdict.NO_ANSWER and best is not None and best.probability >= NEARBY_AT
-        else None
-    )
+    nearby = _nearby(engine, match, question)
     return Reply(
         question=question,
         verdict=match.verdict,

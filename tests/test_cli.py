@@ -756,3 +756,13 @@ def test_a_near_miss_is_told_what_the_article_says_nearby() -> None:
     assert off["nearby"] is None  # off-topic: nothing is near
     plain = run("ask", "trade between azerbaijan and iran?").stdout
     assert plain.startswith("The article doesn't say that. Nearest, it says: As of 2021")
+
+
+def test_a_time_the_article_gives_for_something_else_is_named_in_the_decline() -> None:
+    """ "When did they meet?" is declined (the article does not say), and the decline says
+    the one date it gives: its own; an unknown subject ("the Eiffel Tower") gets no such line."""
+    asked = ["When did the ministers meet?", "When was the Eiffel Tower built?"]
+    done = run("ask", "--json", "-", stdin="".join(q + "\n" for q in asked))
+    met, tower = [json.loads(line) for line in done.stdout.splitlines()]
+    assert (met["answered"], met["nearby"]) == (False, "article_date")
+    assert (tower["answered"], tower["nearby"]) == (False, None)
