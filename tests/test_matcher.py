@@ -9,6 +9,7 @@ import pytest
 from bot.config import load_settings
 from bot.knowledge import load_knowledge, parse_knowledge
 from bot.matcher import Verdict
+from bot.normalise import fold, tokenize
 from bot.replies import Engine, reply_to
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,21 +31,24 @@ def fact_of(engine: Engine, question: str) -> str | None:
     [
         # Years and numbers decide between facts that share most words.
         ("What was the trade turnover in 2021?", "trade_turnover_2021"),
-        ("What is the trade turnover target for 2023?", "trade_target_2023"),
-        ("How much do they want to trade by 2023?", "trade_target_2023"),
+        ("what trade volume are they aiming at for 2023", "trade_target_2023"),
+        ("how big should their trade be in 2023", "trade_target_2023"),
         # Rank vs who follows.
         ("Which country is Azerbaijan's second-largest investor?", "investor_rank"),
         ("Which country follows Turkiye among investors?", "investor_uk"),
         # Who someone is vs what they said.
-        ("Who is Sahil Babayev?", "babayev_role"),
-        ("What did Babayev stress about social protection?", "babayev_protection_groups"),
-        ("Who is Derya Yanik?", "yanik_role"),
-        ("What did Yanik say about children without parental care?", "yanik_children"),
-        ("Who met whom?", "meeting_participants"),
-        ("Was the meeting online?", "meeting_format"),
+        ("what is Sahil Babayev's job", "babayev_role"),
+        ("which groups did Babayev want better protected", "babayev_protection_groups"),
+        ("tell me who Derya Yanik is", "yanik_role"),
+        ("what did Yanik want for kids without parents", "yanik_children"),
+        ("who were the two people at the meeting", "meeting_participants"),
+        ("did the meeting happen over the internet", "meeting_format"),
     ],
 )
 def test_facts_that_share_words_are_told_apart(engine: Engine, question: str, fact: str) -> None:
+    # Not a phrasing of the knowledge file: an exact lookup would pass it, proving nothing.
+    said = {" ".join(tokenize(fold(q))) for f in engine.kb.facts for q in f.questions}
+    assert " ".join(tokenize(fold(question))) not in said
     assert fact_of(engine, question) == fact
 
 
