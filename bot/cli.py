@@ -48,7 +48,7 @@ from bot.evaluation import (
     read_previous,
     shortfalls,
 )
-from bot.knowledge import KnowledgeError, load_knowledge
+from bot.knowledge import KnowledgeError, knowledge_files, load_knowledge
 from bot.matcher import Verdict
 from bot.replies import (
     Engine,
@@ -197,9 +197,8 @@ def _knowledge_stamp(settings: Settings, engine: Engine) -> tuple[tuple[str, int
     The console has no watcher task; it compares these before each message, which costs a
     few stat calls and catches an editor's save before the next question is answered.
     """
-    paths = [settings.facts, settings.article, *map(Path, engine.kb.lexicon_paths)]
     stamps = []
-    for path in paths:
+    for path in knowledge_files(engine.kb, settings.facts, settings.article):
         try:
             info = path.stat()
         except OSError:
@@ -479,12 +478,11 @@ def cmd_unanswered(args: argparse.Namespace) -> int:
     else:
         settings = _settings(args)
         if settings.unanswered_file is None:
-            print(
-                "error: no unanswered-questions file: give FILE, or set "
+            raise CliError(
+                "no unanswered-questions file: give FILE, or set "
                 f"logging.unanswered_file in {settings.config_path or args.config}",
-                file=sys.stderr,
+                2,
             )
-            return 2
         path = settings.unanswered_file
     try:
         summary = read_unanswered(path, days=args.days, top=args.top)

@@ -75,11 +75,15 @@ def _key(facts: Path, article: Path, matching: MatchSettings | None) -> str:
     return hashlib.blake2b("\0".join(parts).encode(), digest_size=16).hexdigest()
 
 
-def _sources(engine: Engine, facts: Path, article: Path) -> dict[str, str]:
-    """Every file the engine was built from, with the digest of its bytes now."""
+def _sources(engine: Engine, facts: Path) -> dict[str, str]:
+    """The files the engine was built from beyond the key's two (the facts file lists the
+    lexicons; the rule and the vectors lie beside it), with the digests of their bytes now."""
     folder = facts.parent
-    paths = [facts, article, *map(Path, engine.kb.lexicon_paths)]
-    paths += [folder / "decision.yaml", folder / "embeddings.npz"]
+    paths = [
+        *map(Path, engine.kb.lexicon_paths),
+        folder / "decision.yaml",
+        folder / "embeddings.npz",
+    ]
     return {str(path): _digest(path) for path in paths}
 
 
@@ -142,5 +146,5 @@ def load_engine(
             return cached
     engine = Engine.build(load_knowledge(facts, article), matching)
     if folder is not None and entry is not None:
-        _write(folder, entry, engine, _sources(engine, facts, article))
+        _write(folder, entry, engine, _sources(engine, facts))
     return engine

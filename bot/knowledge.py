@@ -54,40 +54,10 @@ LANGUAGES = frozenset(LANGUAGE_CODES)
 """Language codes a fact's per-language ``answers`` and ``labels`` may use."""
 
 _YEAR = re.compile(r"(?:19|20)[0-9]{2}")
-_NUMBER_WORDS = frozenset(
-    [
-        "zero",
-        "one",
-        "two",
-        "three",
-        "four",
-        "five",
-        "six",
-        "seven",
-        "eight",
-        "nine",
-        "ten",
-        "eleven",
-        "twelve",
-        "thirteen",
-        "fourteen",
-        "fifteen",
-        "sixteen",
-        "seventeen",
-        "eighteen",
-        "nineteen",
-        "twenty",
-        "thirty",
-        "forty",
-        "fifty",
-        "sixty",
-        "seventy",
-        "eighty",
-        "ninety",
-        "hundred",
-        "thousand",
-        "and",
-    ]
+_NUMBER_WORDS = frozenset(  # a word list reads better than 31 quoted strings
+    """zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen
+    fifteen sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty
+    ninety hundred thousand and""".split()  # noqa: SIM905
 )
 _ID = re.compile(r"^[a-z0-9][a-z0-9_]{0,63}$")
 _TOP_LEVEL = {
@@ -448,8 +418,7 @@ class _Validator:
                     fact_id,
                 )
                 continue
-            # A stem ("veteran*") and the plain word ("veteran") are different variants.
-            key = " ".join(tokenize(fold(text))) + ("*" if text.endswith("*") else "")
+            key = _alias_key(text)
             if not key.rstrip("*"):
                 self.add(f"{what} #{index} has no words: {text!r}", at, fact_id)
                 continue
@@ -610,14 +579,20 @@ def _parse_source(v: _Validator, value: object, line: int) -> Source | None:
     )
 
 
+def _words_key(text: str) -> str:
+    """``text`` as matching sees it (folded words): two texts with one key are one text."""
+    return " ".join(tokenize(fold(text)))
+
+
 def _alias_key(item: str) -> str:
-    return " ".join(tokenize(fold(item))) + ("*" if item.endswith("*") else "")
+    """A variant's key: a stem ("veteran*") and the plain word ("veteran") differ."""
+    return _words_key(item) + ("*" if item.endswith("*") else "")
 
 
 def _canonicals(sections: Sequence[object]) -> dict[str, str]:
     """Every canonical word of every aliases section, by its normalised form."""
     return {
-        " ".join(tokenize(fold(c))): c
+        _words_key(c): c
         for section in sections
         if isinstance(section, dict)
         for c in section
@@ -744,23 +719,9 @@ def _parse_fact(v: _Validator, node: yaml.Node, value: object, index: int) -> Fa
         quote = v.text(value["quote"], "quote", _line_of(node, "quote"), fact_id)
         if quote is not None:
             v.quote(quote, _line_of(node, "quote"), fact_id or f"#{index}")
-    answers: dict[str, str] = {}
-    if value.get("answers") is not None:
-        raw = value["answers"]
-        at = _line_of(node, "answers")
-        if not isinstance(raw, dict):
-            what = _type_name(raw)
-            v.add(f"answers must be a mapping of language: text, not {what}", at, fact_id)
-        else:
-            for lang, text in raw.items():
-                if lang not in LANGUAGES:
-                    known = ", ".join(sorted(LANGUAGES))
-                    message = f"answers: unknown language code {shown(lang)} (known: {known})"
-                    v.add(message, at, fact_id)
-                    continue
-                checked = v.text(text, f"answers.{lang}", at, fact_id, MAX_ANSWER_CHARS)
-                if checked is not None:
-                    answers[lang] = checked
+    answers = _per_language(
+        v, value.get("answers"), "answers", _line_of(node, "answers"), fact_id, MAX_ANSWER_CHARS
+    )
     labels = _parse_labels(v, value.get("labels"), _line_of(node, "labels"), fact_id)
     if v.found != before or fact_id is None or answer is None or quote is None:
         return None
@@ -797,29 +758,37 @@ def _parse_fact(v: _Validator, node: yaml.Node, value: object, index: int) -> Fa
     )
 
 
-def _parse_labels(v: _Validator, raw: object, line: int, fact_id: str | None) -> dict[str, str]:
-    """``labels: {en: ..., tr: ...}``: each short, and in the language it is filed under."""
+def _per_language(
+    v: _Validator, raw: object, what: str, line: int, fact_id: str | None, limit: int
+) -> dict[str, str]:
+    """``what: {tr: ..., ru: ...}`` (answers, labels): known language codes, each a text."""
     if raw is None:
         return {}
     if not isinstance(raw, dict):
-        v.add(f"labels must be a mapping of language: text, not {_type_name(raw)}", line, fact_id)
+        v.add(f"{what} must be a mapping of language: text, not {_type_name(raw)}", line, fact_id)
         return {}
     out: dict[str, str] = {}
     for language, text in raw.items():
         if language not in LANGUAGES:
             known = ", ".join(sorted(LANGUAGES))
-            v.add(
-                f"labels: unknown language code {shown(language)} (known: {known})", line, fact_id
-            )
+            message = f"{what}: unknown language code {shown(language)} (known: {known})"
+            v.add(message, line, fact_id)
             continue
-        label = v.text(text, f"labels.{language}", line, fact_id, MAX_LABEL_CHARS)
-        if label is None:
-            continue
+        checked = v.text(text, f"{what}.{language}", line, fact_id, limit)
+        if checked is not None:
+            out[str(language)] = checked
+    return out
+
+
+def _parse_labels(v: _Validator, raw: object, line: int, fact_id: str | None) -> dict[str, str]:
+    """``labels: {en: ..., tr: ...}``: each short, and in the language it is filed under."""
+    out: dict[str, str] = {}
+    for language, label in _per_language(v, raw, "labels", line, fact_id, MAX_LABEL_CHARS).items():
         read_as = detect_language(label)
         if read_as is not None and read_as != language:
             v.add(f"labels.{language} reads as {read_as}: {label!r}", line, fact_id)
             continue
-        out[str(language)] = label
+        out[language] = label
     return out
 
 
@@ -1066,8 +1035,7 @@ def _warn_shared_phrasings(v: _Validator, facts: Sequence[Fact], lines: Mapping[
     owner: dict[str, str] = {}
     for fact in facts:
         for question in fact.questions:
-            key = " ".join(tokenize(fold(question)))
-            first = owner.setdefault(key, fact.id)
+            first = owner.setdefault(_words_key(question), fact.id)
             if first != fact.id:
                 v.warn(
                     f"the phrasing {question!r} is also a phrasing of fact '{first}'",
@@ -1096,6 +1064,12 @@ def _parse_people(v: _Validator, value: object, line: int) -> dict[str, str]:
             continue
         out[_squash(name)] = str(group)
     return out
+
+
+def knowledge_files(kb: KnowledgeBase, facts: Path, article: Path) -> tuple[Path, ...]:
+    """Every file ``kb`` was read from: the facts file, the article, the lexicon files it lists
+    (what a reload re-reads, so what a watcher watches)."""
+    return (facts, article, *map(Path, kb.lexicon_paths))
 
 
 def load_knowledge(facts_path: Path, article_path: Path) -> KnowledgeBase:

@@ -10,6 +10,7 @@ from typing import Final
 from telegram import Bot, BotCommand, BotCommandScope, BotCommandScopeChat, BotCommandScopeDefault
 from telegram.error import BadRequest, Forbidden, InvalidToken, TelegramError
 
+from bot.knowledge import knowledge_files
 from bot.language import LANGUAGES
 from bot.reloading import KnowledgeHolder, ReloadFailure
 from bot.replies import command_menu
@@ -26,8 +27,8 @@ async def watch_knowledge(holder: KnowledgeHolder, stop: asyncio.Event) -> None:
 
     def targets() -> set[Path]:
         # Read afresh for every event: a reload may have changed the list of lexicon files.
-        lexicons = {Path(p).resolve() for p in holder.engine.kb.lexicon_paths}
-        return {holder.facts.resolve(), holder.article.resolve(), *lexicons}
+        files = knowledge_files(holder.engine.kb, holder.facts, holder.article)
+        return {path.resolve() for path in files}
 
     # The facts file's folder is watched with its subfolders, where lexicon files live.
     folders = sorted({str(holder.facts.resolve().parent), str(holder.article.resolve().parent)})
