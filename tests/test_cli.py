@@ -632,14 +632,27 @@ def test_chat_handles_commands_numbers_and_empty_input_as_telegram(kb: Knowledge
     assert "goodbye" in bye.lower() or "bye" in bye.lower()
 
 
-@pytest.mark.slow  # seconds of real work; the fast loop skips it
-def test_chat_reload_of_a_broken_file_keeps_the_old_knowledge(tmp_path: Path) -> None:
+def _chat_on_a_copy(tmp_path: Path) -> tuple[list[str], Path]:
+    """The chat command on a copy of the knowledge and config folders, and its facts file."""
     shutil.copytree(ROOT / "knowledge", tmp_path / "knowledge")
     (tmp_path / "config").mkdir()
     shutil.copyfile(ROOT / "config" / "bot.yaml", tmp_path / "config" / "bot.yaml")
-    facts = tmp_path / "knowledge" / "facts.yaml"
+    command = [
+        sys.executable,
+        "-m",
+        "bot",
+        "chat",
+        "--config",
+        str(tmp_path / "config" / "bot.yaml"),
+    ]
+    return command, tmp_path / "knowledge" / "facts.yaml"
+
+
+@pytest.mark.slow  # seconds of real work; the fast loop skips it
+def test_chat_reload_of_a_broken_file_keeps_the_old_knowledge(tmp_path: Path) -> None:
+    command, facts = _chat_on_a_copy(tmp_path)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bot", "chat", "--config", str(tmp_path / "config" / "bot.yaml")],
+        command,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -662,15 +675,12 @@ def test_chat_reload_of_a_broken_file_keeps_the_old_knowledge(tmp_path: Path) ->
 @pytest.mark.slow  # seconds of real work; the fast loop skips it
 def test_chat_rereads_the_knowledge_file_when_it_is_saved(tmp_path: Path) -> None:
     """An editor's save is in the next reply, without /reload; a broken save keeps the old."""
-    shutil.copytree(ROOT / "knowledge", tmp_path / "knowledge")
-    (tmp_path / "config").mkdir()
-    shutil.copyfile(ROOT / "config" / "bot.yaml", tmp_path / "config" / "bot.yaml")
-    facts = tmp_path / "knowledge" / "facts.yaml"
+    command, facts = _chat_on_a_copy(tmp_path)
     original = facts.read_text(encoding="utf-8")
     answer = "The article was written by Ayya Lmahamad."
     assert original.count(answer) == 1
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bot", "chat", "--config", str(tmp_path / "config" / "bot.yaml")],
+        command,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
