@@ -306,7 +306,7 @@ def _quoted_item(item: dict[Any, Any]) -> str:
     """The one-field mapping YAML made of ``- a: b`` written back as the quoted item."""
     ((key, value),) = item.items()
     text = f"{key}: {value}" if value is not None else f"{key}:"
-    return '- "' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return "- " + safe_yaml.double_quoted(text)
 
 
 def _child(mapping_node: yaml.Node | None, key: str) -> yaml.Node | None:

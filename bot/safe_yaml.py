@@ -279,16 +279,19 @@ _KEY_VALUE = re.compile(r"^(?P<lead>\s*(?:-\s+)?)(?P<key>[\w.-]+):\s+(?P<rest>.*
 _ITEM = re.compile(r"^(?P<lead>\s*-\s+)(?P<rest>.*\S)\s*$")
 
 
+def double_quoted(text: str) -> str:
+    """``text`` as a double-quoted YAML scalar, for a message that shows how to write it."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 def _quoted_form(source_line: str) -> str | None:
     """``source_line`` with its text quoted, as an editor should write it; None if unclear."""
     found = _KEY_VALUE.match(source_line)
     if found is not None:
-        text = found["rest"].replace("\\", "\\\\").replace('"', '\\"')
-        return f'{found["lead"].strip()} {found["key"]}: "{text}"'.strip()
+        return f"{found['lead'].strip()} {found['key']}: {double_quoted(found['rest'])}".strip()
     found = _ITEM.match(source_line)
     if found is not None:
-        text = found["rest"].replace("\\", "\\\\").replace('"', '\\"')
-        return f'- "{text}"'
+        return f"- {double_quoted(found['rest'])}"
     return None
 
 
