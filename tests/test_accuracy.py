@@ -1,12 +1,12 @@
 """The quality gate: accuracy on every development set, with the shipped engine and rule.
 
 The floors are the config's ``evaluation.gates`` (config/bot.yaml), the table ``python -m bot
-eval`` holds a set to: a little below what the shipped rule reaches on each set (README,
-"Accuracy"). A blind set joins that table after its first-contact run, with a floor no lower
-than that first-contact figure: the engine may not fall back below what it did on questions
-it had never seen. This file runs the question sets there except the sealed blind ones
-(tests/test_accuracy_blind.py, on another worker); tests/test_dialogues.py runs the dialogue
-set.
+eval`` holds a set to: a little below what the shipped rule reaches on each set
+(docs/benchmarks.md, "Accuracy"). A blind set joins that table after its first-contact run,
+with a floor no lower than that first-contact figure: the engine may not fall back below
+what it did on questions it had never seen. This file runs the question sets there except
+the sealed blind ones (tests/test_accuracy_blind.py, on another worker);
+tests/test_dialogues.py runs the dialogue set.
 """
 
 from __future__ import annotations

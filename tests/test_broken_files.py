@@ -195,7 +195,7 @@ async def test_reload_refuses_the_file_and_old_answers_keep_coming(
         assert await h.ask(CLEAR_QUESTION) == before
 
 
-# --- the limits the README promises ----------------------------------------------------------
+# --- the limits the editing guide promises ---------------------------------------------------
 
 
 def test_the_editing_guide_states_the_loader_limits() -> None:

@@ -4,7 +4,7 @@ The set was written by a helper who saw only the article and the list of fact id
 first contact (2026-12-02, on a 297-turn draft, before any change because of it): 65.7% of
 turns right. The floors, in the config's ``evaluation.gates`` (config/bot.yaml, the table
 ``python -m bot eval`` holds a set to), sit a little below what the engine reaches now
-(README, "Conversations"); the issue's aim is 95%.
+(docs/telegram.md, "Conversations"); the issue's aim is 95%.
 """
 
 from __future__ import annotations
