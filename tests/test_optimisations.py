@@ -1,0 +1,44 @@
+"""What the engine keeps between questions (per-word caches, the index frozen out of garbage
+collection) only saves time: a question gets the same reply on a warm engine as on one that
+has answered nothing yet (issue 14). The engine cache is checked in tests/test_engine_cache.py."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import pytest
+
+from bot.build_worker import dumps
+from bot.config import load_settings
+from bot.evaluation import load_cases
+from bot.knowledge import load_knowledge
+from bot.replies import Engine, reply_to, settle, to_json
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _corpus(kb_ids: list[str]) -> list[str]:
+    """Every 10th question of the two development sets (all categories and languages), and
+    each again with a word doubled and one misspelt, so the second asking finds its words
+    cached with different neighbours."""
+    cases = [
+        c.question
+        for name in ("questions.yaml", "questions_i18n.yaml")
+        for c in load_cases(ROOT / "tests" / "data" / name, kb_ids)
+    ][::10]
+    return cases + [f"{q} {q.split()[-1]}" for q in cases[::2]]
+
+
+@pytest.mark.slow  # ~150 questions through the meaning model, twice
+def test_a_warm_engine_answers_as_a_cold_one() -> None:
+    settings = load_settings(ROOT / "config" / "bot.yaml", env={})
+    kb = load_knowledge(settings.facts, settings.article)
+    cold = dumps(Engine.build(kb, settings.matching))
+    questions = _corpus([f.id for f in kb.facts])
+    warm = pickle.loads(cold)
+    settle()
+    # In order, so later questions find their words cached by earlier ones.
+    for question in questions:
+        fresh = pickle.loads(cold)
+        assert to_json(reply_to(warm, question)) == to_json(reply_to(fresh, question)), question
