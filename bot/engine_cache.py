@@ -28,9 +28,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from bot.build_worker import dumps
+from bot.engine import Engine
 from bot.knowledge import load_knowledge
 from bot.matcher import MatchSettings
-from bot.replies import Engine
 
 log = logging.getLogger(__name__)
 

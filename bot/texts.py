@@ -52,7 +52,7 @@ class Texts:
     source_title: str
     source: SourceLabels
     commands: Mapping[str, str]
-    """Command-menu description per command (``bot.replies.COMMANDS + ADMIN_COMMANDS``)."""
+    """Command-menu description per command (``bot.commands.COMMANDS + ADMIN_COMMANDS``)."""
     unanswered_title: str
     unanswered_summary: str
     unanswered_entry: str

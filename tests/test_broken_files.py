@@ -31,6 +31,7 @@ from fakes.harness import ADMIN, USER, make_settings, open_harness
 from test_knowledge import BROKEN, EXPECTED
 
 from bot.config import Settings
+from bot.engine import Engine
 from bot.knowledge import (
     MAX_ANSWER_CHARS,
     MAX_ARTICLE_BYTES,
@@ -44,7 +45,8 @@ from bot.knowledge import (
     MAX_YAML_NODES,
 )
 from bot.reloading import KnowledgeHolder
-from bot.replies import Engine, render_html, reply_to
+from bot.render_html import render_html
+from bot.replies import reply_to
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTICLE = ROOT / "knowledge" / "article.txt"

@@ -38,9 +38,11 @@ from telegram.error import InvalidToken, NetworkError
 
 from bot import texts
 from bot.config import load_settings
+from bot.engine import Engine
 from bot.knowledge import load_knowledge
 from bot.outbox import Outbox
-from bot.replies import Engine, render_html, reply_to
+from bot.render_html import render_html
+from bot.replies import reply_to
 from bot.telegram import transport
 from bot.telegram.delivery import Delivery
 from bot.telegram.keyboards import keyboard

@@ -7,10 +7,11 @@ from pathlib import Path
 import pytest
 
 from bot.config import load_settings
+from bot.engine import Engine
 from bot.knowledge import load_knowledge, parse_knowledge
 from bot.matcher import Verdict
 from bot.normalise import fold, tokenize
-from bot.replies import Engine, reply_to
+from bot.replies import reply_to
 
 ROOT = Path(__file__).resolve().parent.parent
 

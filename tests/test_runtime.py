@@ -36,7 +36,8 @@ from bot import texts
 from bot.outbox import Outbox, OutboxInUse
 from bot.ratelimit import Decision, FloodControl, RateLimiter
 from bot.reloading import KnowledgeHolder, ReloadFailure
-from bot.replies import render_html, reply_to
+from bot.render_html import render_html
+from bot.replies import reply_to
 from bot.telegram import transport
 from bot.telegram.delivery import PerChatUpdateProcessor
 from bot.telegram.transport import Lifecycle, poll_updates
