@@ -65,7 +65,7 @@ from benchmarks.common import (
 )
 from bot.engine import Engine
 from bot.evaluation import CATEGORIES, Case, Outcome
-from bot.knowledge import KnowledgeBase
+from bot.knowledge_model import KnowledgeBase
 from bot.matcher import MatchSettings
 from bot.replies import reply_to
 

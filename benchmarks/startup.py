@@ -31,7 +31,7 @@ from benchmarks.proc import Run, bot_command, bytecode_env, run
 from bot.config import load_settings
 from bot.engine import Engine
 from bot.engine_cache import load_engine
-from bot.knowledge import load_knowledge
+from bot.knowledge_load import load_knowledge
 from bot.replies import reply_to
 
 TARGET_S = 0.5

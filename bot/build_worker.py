@@ -25,7 +25,8 @@ from types import MappingProxyType
 from typing import Any, Final, cast
 
 from bot.engine import Engine
-from bot.knowledge import KnowledgeError, Problem, load_knowledge
+from bot.knowledge_load import load_knowledge
+from bot.knowledge_model import KnowledgeError, Problem
 from bot.matcher import MatchSettings
 from bot.meaning import E5Embedder, shared_e5
 

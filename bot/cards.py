@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from bot import texts
 from bot.commands import command_menu
 from bot.engine import Engine
-from bot.knowledge import Fact
+from bot.knowledge_model import Fact
 from bot.wording import suggestion_label
 
 

@@ -51,7 +51,8 @@ from bot.evaluation import (
     shortfalls,
 )
 from bot.gc_freeze import settle
-from bot.knowledge import KnowledgeError, knowledge_files, load_knowledge
+from bot.knowledge_load import knowledge_files, load_knowledge
+from bot.knowledge_model import KnowledgeError
 from bot.matcher import Verdict
 from bot.render_json import to_json
 from bot.render_plain import card_plain, render_plain

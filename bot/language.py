@@ -7,6 +7,7 @@ knowledge file's aliases map every language's words onto one vocabulary).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 
 LANGUAGES = ("en", "tr", "az", "ru")
 DEFAULT_LANGUAGE = "en"
@@ -85,3 +86,19 @@ def choose_language(text: str, hint: str | None = None) -> str:
         return found
     code = (hint or "").split("-")[0].lower()
     return code if code in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def labels_by_language(questions: Sequence[str], written: Mapping[str, str]) -> dict[str, str]:
+    """Per language, a fact's label: ``written`` (the file's ``labels:``), else the first of
+    ``questions`` in that language.
+
+    Guessing a phrasing's language costs a millisecond per fact; suggestion labels are on
+    every "doesn't say" reply, so the loader finds them once.
+    """
+    labels: dict[str, str] = {}
+    for question in reversed(questions):
+        language = detect_language(question)
+        if language is not None:
+            labels[language] = question
+    labels.update(written)
+    return labels

@@ -33,7 +33,7 @@ from typing import Any
 
 from rapidfuzz import fuzz, process
 
-from bot.knowledge import Fact, KnowledgeBase
+from bot.knowledge_model import Fact, KnowledgeBase
 from bot.normalise import (
     MAX_QUESTION_CHARS,
     apply_aliases,

@@ -18,7 +18,8 @@ from pathlib import Path
 from bot.build_worker import MEMORY_BYTES, BuildError, build_isolated
 from bot.engine import Engine
 from bot.gc_freeze import settle
-from bot.knowledge import KnowledgeBase, KnowledgeError, Problem, load_knowledge
+from bot.knowledge_load import load_knowledge
+from bot.knowledge_model import KnowledgeBase, KnowledgeError, Problem
 from bot.matcher import MatchSettings
 
 logger = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from bot.asks import question_kind
 from bot.engine import Engine, Why
-from bot.knowledge import Fact, KnowledgeBase
+from bot.knowledge_model import Fact, KnowledgeBase
 from bot.language import choose_language
 from bot.matcher import Match, Verdict
 

@@ -32,7 +32,7 @@ class Texts:
     uncertain_suggest: str
     suggest_plain_hint: str
     smalltalk: Mapping[str, str]
-    """Small-talk reply per intent (``bot.knowledge.INTENTS``)."""
+    """Small-talk reply per intent (``bot.knowledge_checks.INTENTS``)."""
     source_line: str
     non_text: str
     error: str

@@ -7,7 +7,7 @@ a part not covered, and a suggestion's label; the renderers lay them out.
 from __future__ import annotations
 
 from bot import texts
-from bot.knowledge import Fact
+from bot.knowledge_model import Fact
 from bot.matcher import Verdict
 from bot.replies import Reply
 

@@ -32,11 +32,9 @@ from test_knowledge import BROKEN, EXPECTED
 
 from bot.config import Settings
 from bot.engine import Engine
-from bot.knowledge import (
+from bot.knowledge_checks import (
     MAX_ANSWER_CHARS,
-    MAX_ARTICLE_BYTES,
     MAX_FACTS,
-    MAX_FILE_BYTES,
     MAX_LABEL_CHARS,
     MAX_LEXICON_FILES,
     MAX_PHRASING_CHARS,
@@ -44,6 +42,7 @@ from bot.knowledge import (
     MAX_QUOTE_CHARS,
     MAX_YAML_NODES,
 )
+from bot.knowledge_load import MAX_ARTICLE_BYTES, MAX_FILE_BYTES
 from bot.reloading import KnowledgeHolder
 from bot.render_html import render_html
 from bot.replies import reply_to

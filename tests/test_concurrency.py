@@ -41,7 +41,7 @@ from telegram import Update
 from telegram.ext import AIORateLimiter
 
 from bot.engine import Engine
-from bot.knowledge import load_knowledge
+from bot.knowledge_load import load_knowledge
 from bot.reloading import KnowledgeHolder
 from bot.render_html import render_html
 from bot.replies import reply_to

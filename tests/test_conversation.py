@@ -17,7 +17,8 @@ from bot.conversation import (
     respond,
 )
 from bot.engine import Engine
-from bot.knowledge import KnowledgeError, parse_knowledge
+from bot.knowledge_model import KnowledgeError
+from bot.knowledge_parse import parse_knowledge
 from bot.matcher import Verdict
 from bot.render_html import render_html
 from bot.render_json import to_json

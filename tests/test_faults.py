@@ -39,7 +39,7 @@ from telegram.error import InvalidToken, NetworkError
 from bot import texts
 from bot.config import load_settings
 from bot.engine import Engine
-from bot.knowledge import load_knowledge
+from bot.knowledge_load import load_knowledge
 from bot.outbox import Outbox
 from bot.render_html import render_html
 from bot.replies import reply_to

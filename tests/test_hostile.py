@@ -41,7 +41,9 @@ from bot.budget import TELEGRAM_MAX_CHARS, telegram_length
 from bot.cards import help_card, source_card, start_card, topics_card
 from bot.config import load_settings
 from bot.engine import Engine
-from bot.knowledge import INTENTS, Fact, KnowledgeBase, Source, load_knowledge
+from bot.knowledge_checks import INTENTS
+from bot.knowledge_load import load_knowledge
+from bot.knowledge_model import Fact, KnowledgeBase, Source
 from bot.matcher import Verdict
 from bot.normalise import fold, normalise, tokenize
 from bot.render_html import card_html, render_html

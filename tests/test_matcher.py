@@ -8,7 +8,8 @@ import pytest
 
 from bot.config import load_settings
 from bot.engine import Engine
-from bot.knowledge import load_knowledge, parse_knowledge
+from bot.knowledge_load import load_knowledge
+from bot.knowledge_parse import parse_knowledge
 from bot.matcher import Verdict
 from bot.normalise import fold, tokenize
 from bot.replies import reply_to

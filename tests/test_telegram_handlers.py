@@ -50,7 +50,7 @@ from bot.commands import command_menu
 from bot.config import Settings
 from bot.conversation import Conversations
 from bot.engine import Engine
-from bot.knowledge import Fact
+from bot.knowledge_model import Fact
 from bot.matcher import Verdict
 from bot.ratelimit import RateLimiter
 from bot.render_html import card_html, render_html

@@ -13,7 +13,7 @@ import pytest
 
 from bot import texts
 from bot.commands import ADMIN_COMMANDS, COMMANDS
-from bot.knowledge import INTENTS
+from bot.knowledge_checks import INTENTS
 from bot.language import LANGUAGES
 
 ROOT = Path(__file__).resolve().parents[1]

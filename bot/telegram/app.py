@@ -29,7 +29,7 @@ from telegram.request import BaseRequest
 
 from bot.config import Settings
 from bot.conversation import Conversations
-from bot.knowledge import KnowledgeError
+from bot.knowledge_model import KnowledgeError
 from bot.logsetup import RedactingFilter, configure_logging
 from bot.outbox import Outbox, OutboxInUse
 from bot.ratelimit import FloodControl, RateLimiter

@@ -29,7 +29,7 @@ from bot.budget import escape_within
 from bot.cards import Card, help_card, source_card, start_card, topics_card
 from bot.conversation import after_fact
 from bot.engine import Engine
-from bot.knowledge import Fact
+from bot.knowledge_model import Fact
 from bot.language import choose_language
 from bot.logsetup import RedactingFilter
 from bot.ratelimit import Decision

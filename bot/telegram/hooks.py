@@ -11,7 +11,7 @@ from telegram import Bot, BotCommand, BotCommandScope, BotCommandScopeChat, BotC
 from telegram.error import BadRequest, Forbidden, InvalidToken, TelegramError
 
 from bot.commands import command_menu
-from bot.knowledge import knowledge_files
+from bot.knowledge_load import knowledge_files
 from bot.language import LANGUAGES
 from bot.reloading import KnowledgeHolder, ReloadFailure
 from bot.telegram.state import TelegramApp

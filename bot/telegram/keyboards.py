@@ -10,7 +10,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import InlineKeyboardButtonLimit, InlineKeyboardMarkupLimit
 
 from bot.engine import Engine
-from bot.knowledge import Fact
+from bot.knowledge_model import Fact
 from bot.wording import suggestion_label
 
 CALLBACK_PREFIX: Final = "fact:"
