@@ -66,7 +66,7 @@ from benchmarks.common import (
 from bot.engine import Engine
 from bot.evaluation import CATEGORIES, Case, Outcome
 from bot.knowledge_model import KnowledgeBase
-from bot.matcher import MatchSettings
+from bot.match_settings import MatchSettings
 from bot.replies import reply_to
 
 LABELS = {

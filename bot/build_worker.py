@@ -27,7 +27,7 @@ from typing import Any, Final, cast
 from bot.engine import Engine
 from bot.knowledge_load import load_knowledge
 from bot.knowledge_model import KnowledgeError, Problem
-from bot.matcher import MatchSettings
+from bot.match_settings import MatchSettings
 from bot.meaning import E5Embedder, shared_e5
 
 MEMORY_BYTES: Final = 1 << 30

@@ -30,7 +30,7 @@ from pathlib import Path
 from bot.build_worker import dumps
 from bot.engine import Engine
 from bot.knowledge_load import load_knowledge
-from bot.matcher import MatchSettings
+from bot.match_settings import MatchSettings
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from bot.engine import Engine
 from bot.gc_freeze import settle
 from bot.knowledge_load import load_knowledge
 from bot.knowledge_model import KnowledgeBase, KnowledgeError, Problem
-from bot.matcher import MatchSettings
+from bot.match_settings import MatchSettings
 
 logger = logging.getLogger(__name__)
 

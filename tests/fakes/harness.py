@@ -24,7 +24,7 @@ from telegram.ext import BaseRateLimiter
 
 from bot.config import Settings, load_settings
 from bot.engine import Engine
-from bot.matcher import MatchSettings
+from bot.match_settings import MatchSettings
 from bot.ratelimit import RateLimiter
 from bot.reloading import KnowledgeHolder
 from bot.telegram.app import build_application
