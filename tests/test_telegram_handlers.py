@@ -60,8 +60,8 @@ from bot.telegram.app import file_url_for, run
 from bot.telegram.filters import mentions, strip_mention
 from bot.telegram.hooks import post_init, post_shutdown, publish_menus
 from bot.telegram.keyboards import button_label, callback_data, fact_for_callback
+from bot.telegram.lifecycle import Lifecycle
 from bot.telegram.state import TelegramApp
-from bot.telegram.transport import Lifecycle
 from bot.wording import suggestion_label
 
 CLEAR_QUESTION = "Who met whom?"

@@ -14,8 +14,8 @@ from bot.commands import command_menu
 from bot.knowledge_load import knowledge_files
 from bot.language import LANGUAGES
 from bot.reloading import KnowledgeHolder, ReloadFailure
+from bot.telegram.lifecycle import Lifecycle
 from bot.telegram.state import TelegramApp
-from bot.telegram.transport import Lifecycle
 
 logger = logging.getLogger(__name__)
 
