@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
+from bot.article_words import ARTICLE_OWN, ARTICLE_TURKIC
+
 LANGUAGES = ("en", "tr", "az", "ru")
 DEFAULT_LANGUAGE = "en"
 
@@ -18,14 +20,15 @@ _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _AZ_LETTERS = re.compile("[əƏ]")
 _TURKIC_LETTERS = re.compile("[ğĞşŞıİçÇöÖüÜ]")
 
-# Frequent function and question words. Those both Turkic languages write alike only say
-# "Turkish or Azerbaijani"; the language's own words decide between the two.
+# Frequent function and question words, and the article's topic words
+# (:mod:`bot.article_words`). Those both Turkic languages write alike only say "Turkish or
+# Azerbaijani"; the language's own words decide between the two.
 # fmt: off
 _TURKIC = frozenset((
-    "bir", "bu", "görüş", "ile", "ili", "kimdir", "kimin", "kiminle", "kim", "kimle", "mi",
+    "bir", "bu", "ile", "ili", "kimdir", "kimin", "kiminle", "kim", "kimle", "mi",
     "midir", "mu", "mü", "mı", "mıdır", "nece", "niye", "niçin", "ol", "olarak", "oldu",
-    "salam", "sağ", "selam", "tesekkurler", "ticaret", "ve", "yil", "yıl", "şu",
-))
+    "salam", "sağ", "selam", "tesekkurler", "ve", "yil", "yıl", "şu",
+)) | ARTICLE_TURKIC
 # Names such as Türkiye or Yanik carry Turkic letters into English questions; English
 # function words outvote them.
 _ENGLISH = frozenset((
@@ -37,17 +40,14 @@ _ENGLISH = frozenset((
 ))
 _OWN: dict[str, frozenset[str]] = {
     "tr": frozenset((
-        "bakan", "bakani", "bakanı", "gorustu", "görüştü", "hacmi", "hakkinda", "hakkında",
-        "hangi", "icin", "için", "kac", "kaç", "merhaba", "nasil", "nasıl", "ne", "neden",
-        "nedir", "nerede", "neydi", "sagol", "sağol", "soyle", "söyle", "teşekkürler",
-        "toplanti", "toplantı", "türkiye", "yatirimci", "yatırımcı", "yilinda", "yılında",
-    )),
+        "hakkinda", "hakkında", "hangi", "icin", "için", "kac", "kaç", "merhaba", "nasil",
+        "nasıl", "ne", "neden", "nedir", "nerede", "neydi", "sagol", "sağol", "soyle", "söyle",
+        "teşekkürler", "yilinda", "yılında",
+    )) | ARTICLE_OWN["tr"],
     "az": frozenset((
-        "azərbaycan", "dovriyyesi", "dövriyyə", "dövriyyəsi", "gorusdu", "görüşdü", "hansi",
-        "hansı", "haqqinda", "haqqında", "harada", "ilde", "ildə", "ilə", "kimlə", "nazir",
-        "naziri", "necə", "neçə", "niyə", "nə", "nədir", "olub", "ticarət", "türkiyə",
-        "təşəkkürlər", "ucun", "və", "üçün",
-    )),
+        "hansi", "hansı", "haqqinda", "haqqında", "harada", "ilde", "ildə", "ilə", "kimlə",
+        "necə", "neçə", "niyə", "nə", "nədir", "olub", "təşəkkürlər", "ucun", "və", "üçün",
+    )) | ARTICLE_OWN["az"],
 }
 # fmt: on
 
