@@ -20,8 +20,8 @@ from benchmarks.common import load_project
 from benchmarks.corpora import chatterbot, red_trivia
 from bot import safe_yaml
 from bot.conversation import respond
+from bot.engine import Engine
 from bot.evaluation import Case, Outcome
-from bot.replies import Engine
 
 
 def _cases(path: Path) -> list[tuple[Case, str]]:

@@ -17,8 +17,9 @@ from pathlib import Path
 
 from bot.config import load_settings
 from bot.evaluation import Case, load_cases
-from bot.knowledge import KnowledgeBase, load_knowledge
-from bot.matcher import MatchSettings
+from bot.knowledge_load import load_knowledge
+from bot.knowledge_model import KnowledgeBase
+from bot.match_settings import MatchSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = ROOT / "config" / "bot.yaml"

@@ -63,10 +63,11 @@ from benchmarks.common import (
     pin_unless,
     table,
 )
+from bot.engine import Engine
 from bot.evaluation import CATEGORIES, Case, Outcome
-from bot.knowledge import KnowledgeBase
-from bot.matcher import MatchSettings
-from bot.replies import Engine, reply_to
+from bot.knowledge_model import KnowledgeBase
+from bot.match_settings import MatchSettings
+from bot.replies import reply_to
 
 LABELS = {
     "answerable": "Answerable",

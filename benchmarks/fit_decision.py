@@ -37,8 +37,9 @@ from benchmarks.corpora import red_trivia
 from bot.decision import Rule, fit
 from bot.engine import Engine
 from bot.evaluation import Case
-from bot.knowledge import KnowledgeBase
-from bot.matcher import MatchSettings, Verdict
+from bot.knowledge_model import KnowledgeBase
+from bot.match_settings import MatchSettings
+from bot.matcher import Verdict
 from bot.meaning import Meaning, shared_e5
 
 DEVELOPMENT = (

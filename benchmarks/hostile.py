@@ -28,7 +28,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks.common import DEFAULT_CONFIG, cpu_name, load_project, percentile
-from bot.replies import Engine, render_html, render_plain, reply_to, to_json
+from bot.engine import Engine
+from bot.render_html import render_html
+from bot.render_json import to_json
+from bot.render_plain import render_plain
+from bot.replies import reply_to
 
 MAX_TEXT = 4096
 HINTS = (None, "en", "tr", "az", "ru", "ru-RU", "de")

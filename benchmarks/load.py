@@ -53,15 +53,10 @@ from fakes.bot_process import BotProcess, clean_env, write_config
 from fakes.recording_request import BOT_USERNAME
 
 from bot import texts
+from bot.cards import help_card, source_card, start_card, topics_card
 from bot.conversation import Conversations
-from bot.replies import (
-    Engine,
-    help_card,
-    render_html,
-    source_card,
-    start_card,
-    topics_card,
-)
+from bot.engine import Engine
+from bot.render_html import card_html, render_html
 from bot.telegram.filters import strip_mention
 
 TOKEN = "123456789:AAE-load-test-token"
@@ -164,11 +159,11 @@ def expected_replies(engine: Engine, texts_sent: list[str]) -> list[str]:
         if text.startswith("/"):
             command = text.split()[0][1:].split("@")[0].lower()
             cards = {"start": start_card, "topics": topics_card, "source": source_card}
-            out.append(cards.get(command, help_card)(engine).html())  # unknown: /help
+            out.append(card_html(cards.get(command, help_card)(engine)))  # unknown: /help
             continue
         question = strip_mention(text, BOT_USERNAME)
         if not question:
-            out.append(start_card(engine).html())
+            out.append(card_html(start_card(engine)))
             continue
         out.append(render_html(conversations.respond(engine, "chat", question, float(len(out)))))
     return out

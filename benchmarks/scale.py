@@ -7,7 +7,7 @@ Usage: python -m benchmarks.scale [--sizes 1000 10000 100000] [--per-fact 13] [-
 
 Each size (a number of question phrasings) runs in a fresh child process pinned to one CPU,
 so its memory figures are its own. The child generates a knowledge base in memory
-(``bot.knowledge`` dataclasses, built directly), indexes it with ``bot.replies.Engine``
+(``bot.knowledge_model`` dataclasses, built directly), indexes it with ``bot.engine.Engine``
 and answers a mix of generated questions with ``reply_to``, each call timed alone with
 ``time.perf_counter_ns`` (after 50 warm-up questions; ``--rounds`` passes, by default 3 up to
 10,000 phrasings and 1 above, to finish in a few minutes).
@@ -26,8 +26,8 @@ messages (0.5%, as in tests/data/questions.yaml).
 Memory: ``tracemalloc`` peak while building the index (on a second, traced build), the
 index's retained size, and the process RSS (psutil) after building, with its peak
 (``ru_maxrss``). ``--validate`` also renders the base as YAML and loads it with
-``bot.knowledge.parse_knowledge`` (refused past the loader's limits: 2,000 facts).
-After building, the index is frozen out of garbage collection with ``bot.replies.settle()``,
+``bot.knowledge_parse.parse_knowledge`` (refused past the loader's limits: 2,000 facts).
+After building, the index is frozen out of garbage collection with ``bot.gc_freeze.settle()``,
 as the bot does; ``--no-freeze`` leaves it to the collector, to show what its full passes
 over a large index cost. ``--plot`` draws median and
 p99 latency against size (log x) to a PNG. ``--profile SIZE`` runs cProfile over the
@@ -71,9 +71,13 @@ from benchmarks.common import (
     pin_to_one_core,
     table,
 )
-from bot.knowledge import Fact, KnowledgeBase, Source, parse_knowledge
+from bot.engine import Engine
+from bot.gc_freeze import settle
+from bot.knowledge_model import Fact, KnowledgeBase, Source
+from bot.knowledge_parse import parse_knowledge
+from bot.language import labels_by_language
 from bot.normalise import fold, tokenize
-from bot.replies import Engine, reply_to, settle
+from bot.replies import reply_to
 
 TARGET_P99_NS = 20_000_000
 TARGET_SIZE = 100_000
@@ -291,6 +295,7 @@ class Generator:
                     answer=f"{topic.name} {' '.join(topic.words[:4])}.",
                     quote=sentence,
                     keywords=tuple(sorted(keywords)),
+                    labels=MappingProxyType(labels_by_language(tuple(questions.values()), {})),
                 )
             )
         paragraphs = [" ".join(sentences[i : i + 4]) for i in range(0, len(sentences), 4)]

@@ -29,9 +29,10 @@ from pathlib import Path
 from benchmarks.common import DEFAULT_CONFIG, emit, machine, median, table
 from benchmarks.proc import Run, bot_command, bytecode_env, run
 from bot.config import load_settings
+from bot.engine import Engine
 from bot.engine_cache import load_engine
-from bot.knowledge import load_knowledge
-from bot.replies import Engine, reply_to
+from bot.knowledge_load import load_knowledge
+from bot.replies import reply_to
 
 TARGET_S = 0.5
 TARGET_RATIO = 1.5

@@ -16,10 +16,10 @@ import itertools
 from pathlib import Path
 
 from bot.config import load_settings
+from bot.engine import Engine
 from bot.evaluation import Report, evaluate, load_cases
-from bot.knowledge import load_knowledge
-from bot.matcher import MatchSettings
-from bot.replies import Engine
+from bot.knowledge_load import load_knowledge
+from bot.match_settings import MatchSettings
 
 BARS = {"answerable": 0.97, "near_miss": 0.90, "off_topic": 0.98, "chit_chat": 0.98}
 GRID = {

@@ -25,8 +25,9 @@ from types import MappingProxyType
 from typing import Any, Final, cast
 
 from bot.engine import Engine
-from bot.knowledge import KnowledgeError, Problem, load_knowledge
-from bot.matcher import MatchSettings
+from bot.knowledge_load import load_knowledge
+from bot.knowledge_model import KnowledgeError, Problem
+from bot.match_settings import MatchSettings
 from bot.meaning import E5Embedder, shared_e5
 
 MEMORY_BYTES: Final = 1 << 30

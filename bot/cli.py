@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot import texts
+from bot.cards import help_card, source_card, start_card, topics_card
 from bot.config import DEFAULT_CONFIG, ConfigError, Gate, Settings, load_settings
 from bot.conversation import Conversations, after_fact, respond
 from bot.dialogues import (
@@ -30,6 +31,7 @@ from bot.dialogues import (
     run_in_process,
     turns_json,
 )
+from bot.engine import Engine
 from bot.engine_cache import load_engine
 from bot.evaluation import (
     QUESTION_FIGURES,
@@ -48,20 +50,13 @@ from bot.evaluation import (
     read_previous,
     shortfalls,
 )
-from bot.knowledge import KnowledgeError, knowledge_files, load_knowledge
+from bot.gc_freeze import settle
+from bot.knowledge_load import knowledge_files, load_knowledge
+from bot.knowledge_model import KnowledgeError
 from bot.matcher import Verdict
-from bot.replies import (
-    Engine,
-    Reply,
-    help_card,
-    render_plain,
-    reply_to_fact,
-    settle,
-    source_card,
-    start_card,
-    to_json,
-    topics_card,
-)
+from bot.render_json import to_json
+from bot.render_plain import card_plain, render_plain
+from bot.replies import Reply, reply_to_fact
 from bot.unanswered import (
     DEFAULT_DAYS,
     DEFAULT_TOP,
@@ -240,7 +235,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
     if interactive:
         _interactive_input()
-        say(start_card(engine).plain())
+        say(card_plain(start_card(engine)))
         _write(
             sys.stdout,
             "(Ctrl-D or /quit to leave; the knowledge files are re-read when they change, "
@@ -288,7 +283,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
                 card = help_card(engine, language=language)
             # A card without questions (/source) keeps the numbers offered before it valid.
             offered = tuple(f.id for f in card.suggestions) or offered
-            say(card.plain())
+            say(card_plain(card))
             continue
         # isdecimal, not isdigit: int("²") fails; and a few digits at most, since int() of
         # thousands of digits fails too.

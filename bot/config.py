@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bot import safe_yaml
-from bot.matcher import MatchSettings
+from bot.match_settings import MatchSettings
 from bot.safe_yaml import shown
 
 DEFAULT_CONFIG = Path("config/bot.yaml")
@@ -120,6 +120,15 @@ class Settings:
         """Beside the outbox; the running bot touches it while it polls or serves the webhook
         (``deploy/healthcheck.py`` reads its age)."""
         return self.outbox_file.with_name(self.outbox_file.name + ".alive")
+
+
+def _default(cls: type, name: str) -> Any:
+    """The default of field ``name`` of the settings dataclass ``cls``: the one source of a
+    setting's default, used when the file leaves the key out."""
+    for f in dataclasses.fields(cls):
+        if f.name == name and f.default is not dataclasses.MISSING:
+            return f.default
+    raise KeyError(f"{cls.__name__}.{name} has no plain default")
 
 
 def _expect(value: object, kind: type | tuple[type, ...], key: str) -> Any:
@@ -237,14 +246,16 @@ def _telegram(raw: dict[str, Any], env: Mapping[str, str]) -> TelegramSettings:
     admins = frozenset(_expect(a, int, "telegram.admins[]") for a in admins_raw)
     if env.get("BOT_ADMINS") is not None:
         admins = parse_admins(env["BOT_ADMINS"], "BOT_ADMINS")
-    mode = env.get("BOT_MODE") or raw.get("mode", "polling")
+    mode = env.get("BOT_MODE") or raw.get("mode", _default(TelegramSettings, "mode"))
     if mode not in ("polling", "webhook"):
         raise ConfigError(f"telegram.mode must be 'polling' or 'webhook', not {mode!r}")
     hook = _section(raw, "webhook", {"url", "listen", "port", "path", "secret_token"})
     for key in ("url", "listen", "path", "secret_token"):
         if hook.get(key) is not None:
             _expect(hook[key], str, f"telegram.webhook.{key}")
-    port = _expect(hook.get("port", 8443), int, "telegram.webhook.port")
+    port = _expect(
+        hook.get("port", _default(WebhookSettings, "port")), int, "telegram.webhook.port"
+    )
     if not 1 <= port <= 65535:
         raise ConfigError("telegram.webhook.port must be between 1 and 65535")
     url, url_key = env.get("TELEGRAM_WEBHOOK_URL"), "TELEGRAM_WEBHOOK_URL"
@@ -259,9 +270,9 @@ def _telegram(raw: dict[str, Any], env: Mapping[str, str]) -> TelegramSettings:
         _secret_token(secret, secret_key)
     webhook = WebhookSettings(
         url=url or None,
-        listen=hook.get("listen") or "127.0.0.1",
+        listen=hook.get("listen") or _default(WebhookSettings, "listen"),
         port=port,
-        path=hook.get("path") or "telegram",
+        path=hook.get("path") or _default(WebhookSettings, "path"),
         secret_token=secret or None,
     )
     if mode == "webhook" and not webhook.url:
@@ -270,22 +281,40 @@ def _telegram(raw: dict[str, Any], env: Mapping[str, str]) -> TelegramSettings:
         raise ConfigError(
             "webhook mode needs telegram.webhook.secret_token (or TELEGRAM_WEBHOOK_SECRET)"
         )
-    auto_reload = _expect(raw.get("auto_reload", False), bool, "telegram.auto_reload")
+    auto_reload = _expect(
+        raw.get("auto_reload", _default(TelegramSettings, "auto_reload")),
+        bool,
+        "telegram.auto_reload",
+    )
     limit = _section(raw, "rate_limit", {"questions", "per_seconds"})
-    questions = _expect(limit.get("questions", 20), int, "telegram.rate_limit.questions")
-    seconds = _expect(limit.get("per_seconds", 60), (int, float), "telegram.rate_limit.per_seconds")
+    questions = _expect(
+        limit.get("questions", _default(TelegramSettings, "rate_limit_questions")),
+        int,
+        "telegram.rate_limit.questions",
+    )
+    seconds = _expect(
+        limit.get("per_seconds", _default(TelegramSettings, "rate_limit_seconds")),
+        (int, float),
+        "telegram.rate_limit.per_seconds",
+    )
     if questions < 1 or seconds <= 0:
         raise ConfigError("telegram.rate_limit.questions and per_seconds must be positive")
     outbox_key = "BOT_OUTBOX_PATH" if env.get("BOT_OUTBOX_PATH") is not None else None
     outbox_path = (
         env["BOT_OUTBOX_PATH"]
         if outbox_key
-        else _expect(raw.get("outbox_path", "outbox.sqlite3"), str, "telegram.outbox_path")
+        else _expect(
+            raw.get("outbox_path", _default(TelegramSettings, "outbox_path")),
+            str,
+            "telegram.outbox_path",
+        )
     )
     if not outbox_path.strip():
         raise ConfigError(f"{outbox_key or 'telegram.outbox_path'} must not be empty")
     expiry = _expect(
-        raw.get("outbox_expiry_hours", 24), (int, float), "telegram.outbox_expiry_hours"
+        raw.get("outbox_expiry_hours", _default(TelegramSettings, "outbox_expiry_hours")),
+        (int, float),
+        "telegram.outbox_expiry_hours",
     )
     if expiry <= 0:
         raise ConfigError("telegram.outbox_expiry_hours must be positive")
@@ -401,14 +430,18 @@ def load_settings(
         )
         conversation = _section(data, "conversation", {"context_minutes"})
         minutes = _expect(
-            conversation.get("context_minutes", 10), (int, float), "conversation.context_minutes"
+            conversation.get("context_minutes", _default(Settings, "context_minutes")),
+            (int, float),
+            "conversation.context_minutes",
         )
         if not 0 <= minutes <= 24 * 60:
             raise ConfigError(
                 f"conversation.context_minutes must be from 0 to 1440, not {minutes!r}"
             )
         logging_raw = _section(data, "logging", {"level", "unanswered_file"})
-        level = str(env.get("BOT_LOG_LEVEL") or logging_raw.get("level", "INFO")).upper()
+        level = str(
+            env.get("BOT_LOG_LEVEL") or logging_raw.get("level", _default(Settings, "log_level"))
+        ).upper()
         if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise ConfigError(f"logging.level must be DEBUG, INFO, WARNING or ERROR, not {level!r}")
         unanswered = logging_raw.get("unanswered_file")

@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 
 from bot.asks import question_kind
 from bot.engine import QUESTION_WORDS, Engine, Why, split_questions
-from bot.knowledge import Fact
+from bot.knowledge_model import Fact
 from bot.language import detect_language
 from bot.matcher import Verdict
 from bot.normalise import fold, is_number, tokenize

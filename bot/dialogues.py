@@ -28,8 +28,9 @@ from pathlib import Path
 from typing import Any
 
 from bot.conversation import Conversations
+from bot.engine import Engine
 from bot.evaluation import Figures, QuestionSetError, read_set
-from bot.replies import Engine, to_json
+from bot.render_json import to_json
 
 MAX_TURNS = 20
 DIALOGUE_FIGURES = ("turns", "declined")

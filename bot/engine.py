@@ -25,8 +25,9 @@ import numpy as np
 
 from bot.asks import TIME_SCOPE, kind_profile, question_kind, scope_words
 from bot.decision import NAMES, Rule, RuleError, read_rule
-from bot.knowledge import Fact, KnowledgeBase, KnowledgeError, Problem
-from bot.matcher import Index, Match, MatchSettings, Verdict
+from bot.knowledge_model import Fact, KnowledgeBase, KnowledgeError, Problem
+from bot.match_settings import MatchSettings
+from bot.matcher import Index, Match, Verdict
 from bot.meaning import Meaning, TextSpace, Vectors, cut, shared_e5
 from bot.normalise import normalise
 

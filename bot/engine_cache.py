@@ -28,9 +28,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from bot.build_worker import dumps
-from bot.knowledge import load_knowledge
-from bot.matcher import MatchSettings
-from bot.replies import Engine
+from bot.engine import Engine
+from bot.knowledge_load import load_knowledge
+from bot.match_settings import MatchSettings
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +136,8 @@ def load_engine(
 ) -> Engine:
     """The engine for these files: from the cache when it is valid, else built (and cached).
 
-    Raises :class:`~bot.knowledge.KnowledgeError` as :func:`~bot.knowledge.load_knowledge`.
+    Raises :class:`~bot.knowledge_model.KnowledgeError` as
+    :func:`~bot.knowledge_load.load_knowledge`.
     """
     folder = cache_folder(env)
     entry = folder / f"engine-{_key(facts, article, matching)}.pickle" if folder else None

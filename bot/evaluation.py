@@ -14,8 +14,9 @@ import yaml
 from bot import safe_yaml
 from bot.config import GATE_FIGURES, Gate
 from bot.conversation import respond
+from bot.engine import Engine
 from bot.matcher import Verdict
-from bot.replies import Engine, Reply
+from bot.replies import Reply
 
 CATEGORIES = ("answerable", "near_miss", "off_topic", "chit_chat")
 DECLINED = ("near_miss", "off_topic", "chit_chat")

@@ -7,6 +7,9 @@ knowledge file's aliases map every language's words onto one vocabulary).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
+
+from bot.article_words import ARTICLE_OWN, ARTICLE_TURKIC
 
 LANGUAGES = ("en", "tr", "az", "ru")
 DEFAULT_LANGUAGE = "en"
@@ -17,14 +20,15 @@ _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _AZ_LETTERS = re.compile("[əƏ]")
 _TURKIC_LETTERS = re.compile("[ğĞşŞıİçÇöÖüÜ]")
 
-# Frequent function and question words. Those both Turkic languages write alike only say
-# "Turkish or Azerbaijani"; the language's own words decide between the two.
+# Frequent function and question words, and the article's topic words
+# (:mod:`bot.article_words`). Those both Turkic languages write alike only say "Turkish or
+# Azerbaijani"; the language's own words decide between the two.
 # fmt: off
 _TURKIC = frozenset((
-    "bir", "bu", "görüş", "ile", "ili", "kimdir", "kimin", "kiminle", "kim", "kimle", "mi",
+    "bir", "bu", "ile", "ili", "kimdir", "kimin", "kiminle", "kim", "kimle", "mi",
     "midir", "mu", "mü", "mı", "mıdır", "nece", "niye", "niçin", "ol", "olarak", "oldu",
-    "salam", "sağ", "selam", "tesekkurler", "ticaret", "ve", "yil", "yıl", "şu",
-))
+    "salam", "sağ", "selam", "tesekkurler", "ve", "yil", "yıl", "şu",
+)) | ARTICLE_TURKIC
 # Names such as Türkiye or Yanik carry Turkic letters into English questions; English
 # function words outvote them.
 _ENGLISH = frozenset((
@@ -36,17 +40,14 @@ _ENGLISH = frozenset((
 ))
 _OWN: dict[str, frozenset[str]] = {
     "tr": frozenset((
-        "bakan", "bakani", "bakanı", "gorustu", "görüştü", "hacmi", "hakkinda", "hakkında",
-        "hangi", "icin", "için", "kac", "kaç", "merhaba", "nasil", "nasıl", "ne", "neden",
-        "nedir", "nerede", "neydi", "sagol", "sağol", "soyle", "söyle", "teşekkürler",
-        "toplanti", "toplantı", "türkiye", "yatirimci", "yatırımcı", "yilinda", "yılında",
-    )),
+        "hakkinda", "hakkında", "hangi", "icin", "için", "kac", "kaç", "merhaba", "nasil",
+        "nasıl", "ne", "neden", "nedir", "nerede", "neydi", "sagol", "sağol", "soyle", "söyle",
+        "teşekkürler", "yilinda", "yılında",
+    )) | ARTICLE_OWN["tr"],
     "az": frozenset((
-        "azərbaycan", "dovriyyesi", "dövriyyə", "dövriyyəsi", "gorusdu", "görüşdü", "hansi",
-        "hansı", "haqqinda", "haqqında", "harada", "ilde", "ildə", "ilə", "kimlə", "nazir",
-        "naziri", "necə", "neçə", "niyə", "nə", "nədir", "olub", "ticarət", "türkiyə",
-        "təşəkkürlər", "ucun", "və", "üçün",
-    )),
+        "hansi", "hansı", "haqqinda", "haqqında", "harada", "ilde", "ildə", "ilə", "kimlə",
+        "necə", "neçə", "niyə", "nə", "nədir", "olub", "təşəkkürlər", "ucun", "və", "üçün",
+    )) | ARTICLE_OWN["az"],
 }
 # fmt: on
 
@@ -85,3 +86,19 @@ def choose_language(text: str, hint: str | None = None) -> str:
         return found
     code = (hint or "").split("-")[0].lower()
     return code if code in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def labels_by_language(questions: Sequence[str], written: Mapping[str, str]) -> dict[str, str]:
+    """Per language, a fact's label: ``written`` (the file's ``labels:``), else the first of
+    ``questions`` in that language.
+
+    Guessing a phrasing's language costs a millisecond per fact; suggestion labels are on
+    every "doesn't say" reply, so the loader finds them once.
+    """
+    labels: dict[str, str] = {}
+    for question in reversed(questions):
+        language = detect_language(question)
+        if language is not None:
+            labels[language] = question
+    labels.update(written)
+    return labels

@@ -1,6 +1,6 @@
 """Reloading the knowledge base while the bot keeps answering (no Telegram import here).
 
-:class:`KnowledgeHolder` owns the one reference to the current :class:`~bot.replies.Engine`.
+:class:`KnowledgeHolder` owns the one reference to the current :class:`~bot.engine.Engine`.
 A reload reads, validates and indexes the *whole* new file first, in a child process bounded
 in time and memory (:mod:`bot.build_worker`), and only then swaps that single attribute. A
 file with any problem leaves the old engine serving. Readers take ``holder.engine`` once per
@@ -16,9 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.build_worker import MEMORY_BYTES, BuildError, build_isolated
-from bot.knowledge import KnowledgeBase, KnowledgeError, Problem, load_knowledge
-from bot.matcher import MatchSettings
-from bot.replies import Engine, settle
+from bot.engine import Engine
+from bot.gc_freeze import settle
+from bot.knowledge_load import load_knowledge
+from bot.knowledge_model import KnowledgeBase, KnowledgeError, Problem
+from bot.match_settings import MatchSettings
 
 logger = logging.getLogger(__name__)
 

@@ -32,7 +32,7 @@ class Texts:
     uncertain_suggest: str
     suggest_plain_hint: str
     smalltalk: Mapping[str, str]
-    """Small-talk reply per intent (``bot.knowledge.INTENTS``)."""
+    """Small-talk reply per intent (``bot.knowledge_checks.INTENTS``)."""
     source_line: str
     non_text: str
     error: str
@@ -52,7 +52,7 @@ class Texts:
     source_title: str
     source: SourceLabels
     commands: Mapping[str, str]
-    """Command-menu description per command (``bot.replies.COMMANDS + ADMIN_COMMANDS``)."""
+    """Command-menu description per command (``bot.commands.COMMANDS + ADMIN_COMMANDS``)."""
     unanswered_title: str
     unanswered_summary: str
     unanswered_entry: str

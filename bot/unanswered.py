@@ -23,7 +23,7 @@ from typing import Any, Final, TextIO
 import yaml
 
 from bot import texts
-from bot.replies import TELEGRAM_MAX_CHARS, escape_within, telegram_length
+from bot.budget import TELEGRAM_MAX_CHARS, escape_within, telegram_length
 
 DEFAULT_DAYS: Final = 30
 DEFAULT_TOP: Final = 20

@@ -17,10 +17,10 @@ import pytest
 
 from bot.config import Gate, load_settings
 from bot.dialogues import is_dialogue_set
+from bot.engine import Engine
 from bot.evaluation import Report, evaluate, got, load_cases, shortfalls
-from bot.knowledge import load_knowledge
+from bot.knowledge_load import load_knowledge
 from bot.normalise import normalise
-from bot.replies import Engine
 
 pytestmark = pytest.mark.slow  # about 2,000 questions through the meaning model
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 import pytest
 
 from bot.config import load_settings
+from bot.engine import Engine
 from bot.evaluation import evaluate, load_cases
-from bot.knowledge import load_knowledge
-from bot.replies import Engine
+from bot.knowledge_load import load_knowledge
 from tests.test_accuracy import ROOT, assert_clears, configured_gates, is_sealed
 
 pytestmark = pytest.mark.slow

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from bot.engine import Engine
 from bot.evaluation import evaluate, load_cases
-from bot.replies import Engine
 from tests.test_accuracy import ROOT, assert_clears
 from tests.test_accuracy_blind import SEALED, engine
 

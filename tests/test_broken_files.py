@@ -31,11 +31,10 @@ from fakes.harness import ADMIN, USER, make_settings, open_harness
 from test_knowledge import BROKEN, EXPECTED
 
 from bot.config import Settings
-from bot.knowledge import (
+from bot.engine import Engine
+from bot.knowledge_checks import (
     MAX_ANSWER_CHARS,
-    MAX_ARTICLE_BYTES,
     MAX_FACTS,
-    MAX_FILE_BYTES,
     MAX_LABEL_CHARS,
     MAX_LEXICON_FILES,
     MAX_PHRASING_CHARS,
@@ -43,8 +42,10 @@ from bot.knowledge import (
     MAX_QUOTE_CHARS,
     MAX_YAML_NODES,
 )
+from bot.knowledge_load import MAX_ARTICLE_BYTES, MAX_FILE_BYTES
 from bot.reloading import KnowledgeHolder
-from bot.replies import Engine, render_html, reply_to
+from bot.render_html import render_html
+from bot.replies import reply_to
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTICLE = ROOT / "knowledge" / "article.txt"

@@ -18,7 +18,8 @@ import yaml
 from fakes.cli import ROOT, TIMEOUT, cli_env
 from fakes.cli import bot_cli as run
 
-from bot.knowledge import Fact, KnowledgeBase, load_knowledge
+from bot.knowledge_load import load_knowledge
+from bot.knowledge_model import Fact, KnowledgeBase
 
 FACTS = ROOT / "knowledge" / "facts.yaml"
 ARTICLE = ROOT / "knowledge" / "article.txt"

@@ -40,9 +40,11 @@ from fakes.recording_request import RecordingRequest
 from telegram import Update
 from telegram.ext import AIORateLimiter
 
-from bot.knowledge import load_knowledge
+from bot.engine import Engine
+from bot.knowledge_load import load_knowledge
 from bot.reloading import KnowledgeHolder
-from bot.replies import Engine, render_html, reply_to
+from bot.render_html import render_html
+from bot.replies import reply_to
 from bot.telegram.keyboards import keyboard
 from bot.telegram.state import TelegramApp
 

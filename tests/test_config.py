@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import ConfigError, Settings, load_settings, parse_admins
-from bot.matcher import MatchSettings
+from bot.match_settings import MatchSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -17,9 +17,13 @@ from bot.conversation import (
     respond,
 )
 from bot.engine import Engine
-from bot.knowledge import KnowledgeError, parse_knowledge
+from bot.knowledge_model import KnowledgeError
+from bot.knowledge_parse import parse_knowledge
 from bot.matcher import Verdict
-from bot.replies import render_html, render_plain, reply_to, to_json
+from bot.render_html import render_html
+from bot.render_json import to_json
+from bot.render_plain import render_plain
+from bot.replies import reply_to
 
 ARTICLE = (
     "Anna Berg is the mayor of Alpha. Carl Dunn is the mayor of Beta. "

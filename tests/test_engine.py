@@ -17,10 +17,13 @@ import pytest
 
 from bot.decision import NAMES, Rule, RuleError, fit, parse_rule, read_rule
 from bot.engine import Engine, Why, _segments, split_questions
-from bot.knowledge import KnowledgeBase, KnowledgeError, load_knowledge, parse_knowledge
+from bot.knowledge_load import load_knowledge
+from bot.knowledge_model import KnowledgeBase, KnowledgeError
+from bot.knowledge_parse import parse_knowledge
 from bot.matcher import Verdict
 from bot.meaning import HashEmbedder, Meaning, VectorFile, cut, text_key
-from bot.replies import reply_to, to_json
+from bot.render_json import to_json
+from bot.replies import reply_to
 
 ARTICLE = (
     "Alpha sold 10 apples in 2020. Beta sold 20 pears in 2021. Gamma met Delta online. "

@@ -11,8 +11,8 @@ from fakes.cli import ROOT, bot_cli, cli_env
 
 from bot import engine_cache
 from bot.conversation import respond
+from bot.engine import Engine
 from bot.engine_cache import KEEP, cache_folder, load_engine
-from bot.replies import Engine
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """Bot API faults: every question that reached the bot is answered exactly once.
 
-Part 1 is the retry policy of :class:`bot.telegram.transport.ResilientRequest`, call by call,
+Part 1 is the retry policy of :class:`bot.telegram.retries.ResilientRequest`, call by call,
 against an ``httpx.MockTransport``; and the error handler, which apologises for the bot's own
 failures but not for the Bot API's.
 
@@ -38,12 +38,15 @@ from telegram.error import InvalidToken, NetworkError
 
 from bot import texts
 from bot.config import load_settings
-from bot.knowledge import load_knowledge
+from bot.engine import Engine
+from bot.knowledge_load import load_knowledge
 from bot.outbox import Outbox
-from bot.replies import Engine, render_html, reply_to
-from bot.telegram import transport
+from bot.render_html import render_html
+from bot.replies import reply_to
+from bot.telegram import retries
 from bot.telegram.delivery import Delivery
 from bot.telegram.keyboards import keyboard
+from bot.telegram.lifecycle import Lifecycle
 
 TOKEN = "123456789:AAE-test-SECRET-token"
 STOP_LIMIT = 5.0
@@ -92,17 +95,15 @@ class Script:
 
 @pytest.fixture(autouse=True)
 def quick_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(transport, "RETRY_FIRST_SECONDS", 0.001)
+    monkeypatch.setattr(retries, "RETRY_FIRST_SECONDS", 0.001)
 
 
 async def call(
-    script: Script, action: Callable[[Bot], Any], lifecycle: transport.Lifecycle | None = None
+    script: Script, action: Callable[[Bot], Any], lifecycle: Lifecycle | None = None
 ) -> Any:
-    lifecycle = lifecycle or transport.Lifecycle()
+    lifecycle = lifecycle or Lifecycle()
     requests = [
-        transport.ResilientRequest(
-            lifecycle, httpx_kwargs={"transport": httpx.MockTransport(script)}
-        )
+        retries.ResilientRequest(lifecycle, httpx_kwargs={"transport": httpx.MockTransport(script)})
         for _ in range(2)
     ]
     async with Bot(
@@ -143,8 +144,8 @@ async def deliver(
     """Store one reply and let the outbox deliver it through ``script``'s Bot API."""
     clock = clock or Clock()
     outbox = Outbox(tmp_path / "outbox.sqlite3", expiry, clock=clock)
-    request = transport.ResilientRequest(
-        transport.Lifecycle(), httpx_kwargs={"transport": httpx.MockTransport(script)}
+    request = retries.ResilientRequest(
+        Lifecycle(), httpx_kwargs={"transport": httpx.MockTransport(script)}
     )
     async with Bot(
         TOKEN, base_url="http://bot.api.test/bot", request=request, get_updates_request=request
@@ -246,7 +247,7 @@ async def test_a_rejected_token_is_final_and_get_me_is_never_retried() -> None:
 
 
 async def test_once_stopping_nothing_is_retried_and_timeouts_are_short() -> None:
-    lifecycle = transport.Lifecycle()
+    lifecycle = Lifecycle()
     lifecycle.stop()
     script = Script(sendMessage=[502, ok(SENT)], getUpdates=[502, ok([])])
     with pytest.raises(NetworkError):
@@ -255,7 +256,7 @@ async def test_once_stopping_nothing_is_retried_and_timeouts_are_short() -> None
         await call(script, poll, lifecycle)
     assert script.count("sendMessage") == 1 and script.count("getUpdates") == 1
     timeouts = next(t for m, t in script.calls if m == "sendMessage")
-    assert set(timeouts.values()) == {transport.STOPPING_TIMEOUT}
+    assert set(timeouts.values()) == {retries.STOPPING_TIMEOUT}
 
 
 # --- part 1: who gets an apology ------------------------------------------------------------

@@ -37,25 +37,19 @@ from fakes.telegram_html import assert_valid, problems, visible_text
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from bot.budget import TELEGRAM_MAX_CHARS, telegram_length
+from bot.cards import help_card, source_card, start_card, topics_card
 from bot.config import load_settings
-from bot.knowledge import INTENTS, Fact, KnowledgeBase, Source, load_knowledge
+from bot.engine import Engine
+from bot.knowledge_checks import INTENTS
+from bot.knowledge_load import load_knowledge
+from bot.knowledge_model import Fact, KnowledgeBase, Source
 from bot.matcher import Verdict
 from bot.normalise import fold, normalise, tokenize
-from bot.replies import (
-    TELEGRAM_MAX_CHARS,
-    Engine,
-    Reply,
-    help_card,
-    render_html,
-    render_plain,
-    reply_to,
-    reply_to_fact,
-    source_card,
-    start_card,
-    telegram_length,
-    to_json,
-    topics_card,
-)
+from bot.render_html import card_html, render_html
+from bot.render_json import to_json
+from bot.render_plain import card_plain, render_plain
+from bot.replies import Reply, reply_to, reply_to_fact
 from bot.telegram.filters import mentions, strip_mention
 from bot.telegram.keyboards import keyboard
 
@@ -274,8 +268,8 @@ def test_cards_are_valid_telegram_html_in_every_language(engine: Engine, languag
         source_card(engine, language),
     ]
     for card in cards:
-        assert_valid(card.html())
-        assert card.plain().strip()
+        assert_valid(card_html(card))
+        assert card_plain(card).strip()
         keyboard(card.suggestions, card.language)
     for fact in engine.kb.facts:
         reply = reply_to_fact(engine, fact.id, language)
@@ -349,7 +343,7 @@ def test_hostile_knowledge_base_still_renders_valid_html(kb: KnowledgeBase, lang
         topics_card(engine, language),
         source_card(engine, language),
     ):
-        text = card.html()
+        text = card_html(card)
         assert_valid(text)
         assert len(text) <= TELEGRAM_MAX_CHARS
         markup = keyboard(card.suggestions, card.language)
@@ -363,7 +357,7 @@ def test_thousands_of_facts_fit_in_one_topics_message() -> None:
         MappingProxyType({}), (), ("f0",),
     )  # fmt: skip
     card = topics_card(Engine(kb, None), "en")  # type: ignore[arg-type]
-    text = card.html()
+    text = card_html(card)
     assert_valid(text)
     assert text.endswith("\n…") and telegram_length(visible_text(text)) <= TELEGRAM_MAX_CHARS
     markup = keyboard(card.suggestions, card.language)

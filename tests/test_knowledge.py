@@ -12,18 +12,12 @@ from typing import Any
 import pytest
 import yaml
 
-import bot.knowledge as knowledge
+import bot.knowledge_load as knowledge_load
 from bot.config import load_settings
-from bot.knowledge import (
-    LANGUAGES,
-    MAX_ARTICLE_BYTES,
-    MAX_FILE_BYTES,
-    MAX_LABEL_CHARS,
-    KnowledgeBase,
-    KnowledgeError,
-    load_knowledge,
-    parse_knowledge,
-)
+from bot.knowledge_checks import LANGUAGES, MAX_LABEL_CHARS
+from bot.knowledge_load import MAX_ARTICLE_BYTES, MAX_FILE_BYTES, load_knowledge
+from bot.knowledge_model import KnowledgeBase, KnowledgeError
+from bot.knowledge_parse import parse_knowledge
 
 ROOT = Path(__file__).resolve().parent.parent
 FACTS = ROOT / "knowledge" / "facts.yaml"
@@ -256,7 +250,7 @@ def test_too_big_file_is_refused_before_parsing(
             handle.write(line * (1_048_576 // len(line)))
     assert path.stat().st_size > 20 * 1_000_000
     monkeypatch.setattr(yaml, "SafeLoader", _ForbiddenLoader)
-    monkeypatch.setattr(knowledge, "parse_knowledge", _ForbiddenLoader)
+    monkeypatch.setattr(knowledge_load, "parse_knowledge", _ForbiddenLoader)
     error = _refusal(path)
     assert f"the limit is {MAX_FILE_BYTES:,} bytes" in str(error)
     assert f"{path.stat().st_size:,} bytes" in str(error)

@@ -7,10 +7,12 @@ from pathlib import Path
 import pytest
 
 from bot.config import load_settings
-from bot.knowledge import load_knowledge, parse_knowledge
+from bot.engine import Engine
+from bot.knowledge_load import load_knowledge
+from bot.knowledge_parse import parse_knowledge
 from bot.matcher import Verdict
 from bot.normalise import fold, tokenize
-from bot.replies import Engine, reply_to
+from bot.replies import reply_to
 
 ROOT = Path(__file__).resolve().parent.parent
 

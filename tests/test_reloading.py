@@ -12,7 +12,7 @@ import pytest
 import yaml
 from fakes.harness import holder_on
 
-from bot.knowledge import KnowledgeError
+from bot.knowledge_model import KnowledgeError
 from bot.reloading import KnowledgeHolder, ReloadFailure, ReloadSummary, diff
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -36,10 +36,12 @@ from bot import texts
 from bot.outbox import Outbox, OutboxInUse
 from bot.ratelimit import Decision, FloodControl, RateLimiter
 from bot.reloading import KnowledgeHolder, ReloadFailure
-from bot.replies import render_html, reply_to
-from bot.telegram import transport
+from bot.render_html import render_html
+from bot.replies import reply_to
+from bot.telegram import retries
 from bot.telegram.delivery import PerChatUpdateProcessor
-from bot.telegram.transport import Lifecycle, poll_updates
+from bot.telegram.lifecycle import Lifecycle
+from bot.telegram.polling import poll_updates
 
 QUESTION = "Who met whom?"
 
@@ -314,10 +316,10 @@ def test_malformed_updates_become_bare_update_ids(caplog: pytest.LogCaptureFixtu
     good = text_update(QUESTION)
     broken = {"update_id": 77, "message": {"message_id": 5, "text": "no chat, no date"}}
     payload = json.dumps({"ok": True, "result": [broken, good]}).encode()
-    cleaned = json.loads(transport._skip_malformed(payload))
+    cleaned = json.loads(retries._skip_malformed(payload))
     assert cleaned["result"] == [{"update_id": 77}, good]
     assert any("malformed update 77 skipped" in r.getMessage() for r in caplog.records)
-    assert transport._skip_malformed(b'{"ok": true, "result": []}') == b'{"ok": true, "result": []}'
+    assert retries._skip_malformed(b'{"ok": true, "result": []}') == b'{"ok": true, "result": []}'
 
 
 # --- 6. the outbox ----------------------------------------------------------------------------
@@ -416,7 +418,7 @@ async def test_the_offset_confirms_only_updates_whose_replies_are_stored(
 ) -> None:
     """A reload still building holds the offset at its update, while the question after it
     is answered; once the reload's reply is stored, the offset moves past both."""
-    monkeypatch.setattr(transport, "BUSY_POLL_SECONDS", 0.001)
+    monkeypatch.setattr("bot.telegram.polling.BUSY_POLL_SECONDS", 0.001)
     reload_update = text_update("/reload", chat_id=ADMIN, from_id=ADMIN)
     question = text_update(QUESTION)
     first, second = reload_update["update_id"], question["update_id"]

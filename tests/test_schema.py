@@ -1,6 +1,6 @@
 """The JSON Schemas of the knowledge and lexicon files (``bot/schema.py``) and the loader agree.
 
-The schemas are generated from ``bot/knowledge.py``; the shipped files must be what it
+The schemas are generated from ``bot/knowledge_checks.py``; the shipped files must be what it
 generates, the shipped knowledge must pass them, and on the broken corpus of
 ``tests/data/broken/`` every file the loader refuses for a structural reason is refused by
 the schema too, while each file refused for a reason no schema can see is listed with it.
@@ -18,13 +18,10 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from bot import safe_yaml, schema
-from bot.knowledge import (
-    MAX_LABEL_CHARS,
-    MAX_YAML_NODES,
-    KnowledgeError,
-    load_knowledge,
-    parse_knowledge,
-)
+from bot.knowledge_checks import MAX_LABEL_CHARS, MAX_YAML_NODES
+from bot.knowledge_load import load_knowledge
+from bot.knowledge_model import KnowledgeError
+from bot.knowledge_parse import parse_knowledge
 
 ROOT = Path(__file__).resolve().parent.parent
 KNOWLEDGE = ROOT / "knowledge"
@@ -157,7 +154,7 @@ def _errors(validator: Draft202012Validator, data: Any) -> list[str]:
 
 
 def test_shipped_schema_files_are_what_bot_schema_generates() -> None:
-    """A rule changed in bot/knowledge.py fails here until `python -m bot.schema` is run."""
+    """A rule changed in bot/knowledge_checks.py fails here until `python -m bot.schema` is run."""
     for name, text in schema.rendered().items():
         shipped = (schema.SCHEMA_DIR / name).read_text(encoding="utf-8")
         assert shipped == text, f"{name} is stale: run python -m bot.schema"
@@ -182,7 +179,7 @@ def test_written_files_are_indented_and_in_order(tmp_path: Path) -> None:
     assert text.endswith("}\n") and text.startswith('{\n  "$schema": ')
     loaded = json.loads(text)
     assert loaded == schema.facts_schema()
-    assert list(loaded["properties"]) == list(schema._TOP_LEVEL)  # the loader's order
+    assert list(loaded["properties"]) == list(schema.TOP_LEVEL)  # the loader's order
 
 
 @pytest.mark.parametrize("build", [schema.facts_schema, schema.lexicon_schema])
@@ -394,6 +391,6 @@ def test_toy_lexicon_file(name: str, lexicon: Draft202012Validator, article: str
 
 def test_a_loader_field_without_a_schema_fails(monkeypatch: pytest.MonkeyPatch) -> None:
     """A field the loader learns must be described here before the schema builds."""
-    monkeypatch.setitem(schema._FACT_FIELDS, "colour", False)
+    monkeypatch.setitem(schema.FACT_FIELDS, "colour", False)
     with pytest.raises(LookupError, match="colour"):
         schema.facts_schema()

@@ -45,30 +45,24 @@ from telegram.constants import ParseMode
 from telegram.ext import CommandHandler
 
 from bot import texts
+from bot.cards import help_card, source_card, start_card, topics_card
+from bot.commands import command_menu
 from bot.config import Settings
 from bot.conversation import Conversations
-from bot.knowledge import Fact
+from bot.engine import Engine
+from bot.knowledge_model import Fact
 from bot.matcher import Verdict
 from bot.ratelimit import RateLimiter
-from bot.replies import (
-    Engine,
-    command_menu,
-    help_card,
-    render_html,
-    reply_to,
-    reply_to_fact,
-    source_card,
-    start_card,
-    suggestion_label,
-    topics_card,
-)
+from bot.render_html import card_html, render_html
+from bot.replies import reply_to, reply_to_fact
 from bot.telegram import handlers as tg_handlers
 from bot.telegram.app import file_url_for, run
 from bot.telegram.filters import mentions, strip_mention
 from bot.telegram.hooks import post_init, post_shutdown, publish_menus
 from bot.telegram.keyboards import button_label, callback_data, fact_for_callback
+from bot.telegram.lifecycle import Lifecycle
 from bot.telegram.state import TelegramApp
-from bot.telegram.transport import Lifecycle
+from bot.wording import suggestion_label
 
 CLEAR_QUESTION = "Who met whom?"
 CLEAR_QUESTION_2 = "What was the trade turnover in 2021?"
@@ -290,7 +284,9 @@ async def test_group_command_addressed_to_the_bot_is_answered(harness: Harness) 
     data = text_update(f"/source@{BOT_USERNAME}", chat_id=GROUP)
     calls = await harness.send(data)
     card = source_card(harness.engine)
-    assert calls == [expected_message(GROUP, card.html(), reply_to=data["message"]["message_id"])]
+    assert calls == [
+        expected_message(GROUP, card_html(card), reply_to=data["message"]["message_id"])
+    ]
     assert await harness.ask("/source@some_other_bot", chat_id=GROUP) == []
 
 
@@ -382,35 +378,41 @@ async def test_non_text_in_group_only_when_replying_to_the_bot(harness: Harness)
 async def test_start_card_with_example_buttons(harness: Harness) -> None:
     card = start_card(harness.engine)
     assert card.suggestions
-    assert await harness.ask("/start") == [expected_message(USER, card.html(), card.suggestions)]
+    assert await harness.ask("/start") == [
+        expected_message(USER, card_html(card), card.suggestions)
+    ]
 
 
 async def test_help_card_for_users_and_for_admins(harness: Harness) -> None:
     user_card = help_card(harness.engine, admin=False)
     admin_card = help_card(harness.engine, admin=True)
     assert await harness.ask("/help") == [
-        expected_message(USER, user_card.html(), user_card.suggestions)
+        expected_message(USER, card_html(user_card), user_card.suggestions)
     ]
     assert await harness.ask("/help", chat_id=ADMIN, from_id=ADMIN) == [
-        expected_message(ADMIN, admin_card.html(), admin_card.suggestions)
+        expected_message(ADMIN, card_html(admin_card), admin_card.suggestions)
     ]
-    assert "/reload" not in user_card.html() and "/reload" in admin_card.html()
+    assert "/reload" not in card_html(user_card) and "/reload" in card_html(admin_card)
 
 
 async def test_topics_card_lists_every_fact_as_a_button(harness: Harness) -> None:
     card = topics_card(harness.engine)
     assert len(card.suggestions) == len(harness.engine.kb.facts)
-    assert await harness.ask("/topics") == [expected_message(USER, card.html(), card.suggestions)]
+    assert await harness.ask("/topics") == [
+        expected_message(USER, card_html(card), card.suggestions)
+    ]
 
 
 async def test_source_card(harness: Harness) -> None:
     card = source_card(harness.engine)
-    assert await harness.ask("/source") == [expected_message(USER, card.html())]
+    assert await harness.ask("/source") == [expected_message(USER, card_html(card))]
 
 
 async def test_unknown_command_in_private_gets_help(harness: Harness) -> None:
     card = help_card(harness.engine, admin=False)
-    assert await harness.ask("/whatever") == [expected_message(USER, card.html(), card.suggestions)]
+    assert await harness.ask("/whatever") == [
+        expected_message(USER, card_html(card), card.suggestions)
+    ]
 
 
 def menu_call(language: str | None, scope: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -870,7 +872,7 @@ async def test_the_client_language_is_the_hint_for_the_reply(
     card = start_card(harness.engine, "ru")
     assert card.language == "ru"
     assert await harness.send(start) == [
-        expected_message(USER, card.html(), card.suggestions, language="ru")
+        expected_message(USER, card_html(card), card.suggestions, language="ru")
     ]
 
 
@@ -936,6 +938,6 @@ def test_the_engine_s_message_limit_is_telegram_s() -> None:
     the limit is held to the library's here."""
     from telegram.constants import MessageLimit
 
-    from bot.replies import TELEGRAM_MAX_CHARS
+    from bot.budget import TELEGRAM_MAX_CHARS
 
     assert MessageLimit.MAX_TEXT_LENGTH == TELEGRAM_MAX_CHARS

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from bot import texts
-from bot.knowledge import INTENTS
+from bot.commands import ADMIN_COMMANDS, COMMANDS
+from bot.knowledge_checks import INTENTS
 from bot.language import LANGUAGES
-from bot.replies import ADMIN_COMMANDS, COMMANDS
 
 ROOT = Path(__file__).resolve().parents[1]
 TRANSLATED = [code for code in LANGUAGES if code != "en"]

@@ -20,8 +20,10 @@ from fakes.cli import bot_cli, cli_env
 from fakes.harness import ADMIN, GROUP, ROOT, USER, Harness
 
 from bot import safe_yaml, texts
+from bot.budget import TELEGRAM_MAX_CHARS, telegram_length
+from bot.cards import help_card
 from bot.config import Settings
-from bot.replies import TELEGRAM_MAX_CHARS, help_card, telegram_length
+from bot.render_html import card_html
 from bot.unanswered import (
     Summary,
     UnansweredFileError,
@@ -513,8 +515,8 @@ async def test_admin_is_told_when_no_file_is_configured(tmp_path: Path) -> None:
 
 
 async def test_the_admin_help_and_menu_list_unanswered(harness: Harness) -> None:
-    assert "/unanswered" in help_card(harness.engine, admin=True).html()
-    assert "/unanswered" not in help_card(harness.engine, admin=False).html()
+    assert "/unanswered" in card_html(help_card(harness.engine, admin=True))
+    assert "/unanswered" not in card_html(help_card(harness.engine, admin=False))
     calls = await harness.ask("/help", chat_id=ADMIN, from_id=ADMIN)
     assert f"/unanswered - {texts.ENGLISH.commands['unanswered']}" in calls[0][1]["text"]
 

@@ -14,7 +14,7 @@ to send it. Behaviour worth knowing:
   command, so editing a message into ``/reload`` does nothing. Every handler filters on
   ``filters.UpdateType.MESSAGE`` (new messages only; PTB's ``CommandHandler`` would otherwise
   also fire on edits), and polling/webhook ask Telegram only for
-  :data:`~bot.telegram.transport.ALLOWED_UPDATES`, which leaves edits out.
+  :data:`~bot.telegram.updates.ALLOWED_UPDATES`, which leaves edits out.
 * **/reload** is for admins (``telegram.admins`` / ``BOT_ADMINS``) sending the command
   themselves: a message forwarded from an admin, a channel post and a message sent as an
   anonymous group admin (``sender_chat`` set, or from ``GroupAnonymousBot``) are refused
@@ -38,18 +38,23 @@ to send it. Behaviour worth knowing:
 * **Delivery**: handlers never send messages themselves; their replies go into the durable
   outbox (:mod:`bot.outbox`) and an update is confirmed to Telegram only once they are
   stored. :class:`~bot.telegram.delivery.Delivery` is the one path of polling
-  (:func:`~bot.telegram.transport.poll_updates`) and the webhook
+  (:func:`~bot.telegram.polling.poll_updates`) and the webhook
   (:mod:`~bot.telegram.webhook`), and sends the outbox per chat, with backoff.
 * **Stopping**: SIGTERM/SIGINT stop the bot gracefully within ``SHUTDOWN_SECONDS`` -- no
   retries and short timeouts from then on, a watchdog as the backstop
-  (:class:`~bot.telegram.transport.Lifecycle`).
+  (:class:`~bot.telegram.lifecycle.Lifecycle`,
+  :mod:`~bot.telegram.signals`, :mod:`~bot.telegram.watchdog`).
 
 The modules: :mod:`~bot.telegram.app` (the handler order, building the application,
 ``run``), :mod:`~bot.telegram.handlers` (the handlers and the error handler),
 :mod:`~bot.telegram.hooks` (command menus and the knowledge watcher at start and stop),
 :mod:`~bot.telegram.filters`, :mod:`~bot.telegram.keyboards` (suggestion buttons),
 :mod:`~bot.telegram.question_log` (the log line per question, the unanswered file),
-:mod:`~bot.telegram.state` (what the handlers share), :mod:`~bot.telegram.transport` (the
-Bot API connection, polling and stopping), :mod:`~bot.telegram.delivery` (the update
-processor and the outbox's senders) and :mod:`~bot.telegram.webhook` (the webhook server).
+:mod:`~bot.telegram.state` (what the handlers share), :mod:`~bot.telegram.retries` (what
+is retried when the Bot API fails), :mod:`~bot.telegram.polling` (long polling and the
+offset), :mod:`~bot.telegram.updates` (the update kinds asked for, each update once),
+:mod:`~bot.telegram.lifecycle` (whether stopping), :mod:`~bot.telegram.signals` (SIGTERM and
+SIGINT), :mod:`~bot.telegram.watchdog` (the force exit), :mod:`~bot.telegram.heartbeat` (the
+file the health check reads), :mod:`~bot.telegram.delivery` (the update processor and the
+outbox's senders) and :mod:`~bot.telegram.webhook` (the webhook server).
 """

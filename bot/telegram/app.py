@@ -29,7 +29,7 @@ from telegram.request import BaseRequest
 
 from bot.config import Settings
 from bot.conversation import Conversations
-from bot.knowledge import KnowledgeError
+from bot.knowledge_model import KnowledgeError
 from bot.logsetup import RedactingFilter, configure_logging
 from bot.outbox import Outbox, OutboxInUse
 from bot.ratelimit import FloodControl, RateLimiter
@@ -55,17 +55,14 @@ from bot.telegram.handlers import (
     unanswered,
     unknown_command,
 )
+from bot.telegram.heartbeat import Heartbeat
 from bot.telegram.hooks import post_init, post_shutdown
+from bot.telegram.lifecycle import Lifecycle
+from bot.telegram.polling import STOP_WAIT_SECONDS, poll_updates
+from bot.telegram.retries import ResilientRequest
+from bot.telegram.signals import install_stop_signals
 from bot.telegram.state import CONTEXT_TYPES, BotState, TelegramApp
-from bot.telegram.transport import (
-    ALLOWED_UPDATES,
-    STOP_WAIT_SECONDS,
-    Heartbeat,
-    Lifecycle,
-    ResilientRequest,
-    install_stop_signals,
-    poll_updates,
-)
+from bot.telegram.updates import ALLOWED_UPDATES
 from bot.telegram.webhook import WebhookServer
 
 logger = logging.getLogger(__name__)

@@ -25,24 +25,17 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import ApplicationHandlerStop
 
 from bot import texts
+from bot.budget import escape_within
+from bot.cards import Card, help_card, source_card, start_card, topics_card
 from bot.conversation import after_fact
-from bot.knowledge import Fact
+from bot.engine import Engine
+from bot.knowledge_model import Fact
 from bot.language import choose_language
 from bot.logsetup import RedactingFilter
 from bot.ratelimit import Decision
 from bot.reloading import ReloadFailure
-from bot.replies import (
-    Card,
-    Engine,
-    escape_within,
-    help_card,
-    render_html,
-    reply_to,
-    reply_to_fact,
-    source_card,
-    start_card,
-    topics_card,
-)
+from bot.render_html import card_html, render_html
+from bot.replies import reply_to, reply_to_fact
 from bot.telegram.filters import strip_mention
 from bot.telegram.keyboards import MAX_CALLBACK_BYTES, fact_for_callback, id_hash, keyboard
 from bot.telegram.question_log import log_question, record_unanswered, user_id_of
@@ -96,7 +89,7 @@ def _send(
 
 
 def _send_card(update: Update, context: BotContext, message: Message, card: Card) -> None:
-    _send(update, context, message, card.html(), keyboard(card.suggestions, card.language))
+    _send(update, context, message, card_html(card), keyboard(card.suggestions, card.language))
 
 
 def _language_hint(update: Update) -> str | None:

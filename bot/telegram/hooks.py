@@ -10,12 +10,12 @@ from typing import Final
 from telegram import Bot, BotCommand, BotCommandScope, BotCommandScopeChat, BotCommandScopeDefault
 from telegram.error import BadRequest, Forbidden, InvalidToken, TelegramError
 
-from bot.knowledge import knowledge_files
+from bot.commands import command_menu
+from bot.knowledge_load import knowledge_files
 from bot.language import LANGUAGES
 from bot.reloading import KnowledgeHolder, ReloadFailure
-from bot.replies import command_menu
+from bot.telegram.lifecycle import Lifecycle
 from bot.telegram.state import TelegramApp
-from bot.telegram.transport import Lifecycle
 
 logger = logging.getLogger(__name__)
 

@@ -9,8 +9,9 @@ from typing import Final
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import InlineKeyboardButtonLimit, InlineKeyboardMarkupLimit
 
-from bot.knowledge import Fact
-from bot.replies import Engine, suggestion_label
+from bot.engine import Engine
+from bot.knowledge_model import Fact
+from bot.wording import suggestion_label
 
 CALLBACK_PREFIX: Final = "fact:"
 CALLBACK_HASH_PREFIX: Final = "fact#"

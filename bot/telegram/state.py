@@ -16,7 +16,8 @@ from bot.conversation import Conversations
 from bot.ratelimit import FloodControl, RateLimiter
 from bot.reloading import KnowledgeHolder
 from bot.telegram.delivery import Delivery
-from bot.telegram.transport import Lifecycle, SeenUpdates
+from bot.telegram.lifecycle import Lifecycle
+from bot.telegram.updates import SeenUpdates
 
 ADMIN_REPORTS: Final = (3, 600.0)
 """At most 3 error reports per 10 minutes reach the admins (then one note, then the log)."""

@@ -23,10 +23,10 @@ from telegram import Update
 from telegram.ext import BaseRateLimiter
 
 from bot.config import Settings, load_settings
-from bot.matcher import MatchSettings
+from bot.engine import Engine
+from bot.match_settings import MatchSettings
 from bot.ratelimit import RateLimiter
 from bot.reloading import KnowledgeHolder
-from bot.replies import Engine
 from bot.telegram.app import build_application
 from bot.telegram.delivery import Delivery
 from bot.telegram.state import BotState, TelegramApp
