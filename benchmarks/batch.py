@@ -75,8 +75,10 @@ def systems(torch_python: str | None) -> dict[str, list[str]]:
 def model_share(questions: Sequence[str]) -> tuple[float, float, int]:
     """CPU seconds of the engine over ``questions``, of which in the meaning model's
     ``embed``, and how many texts it embedded."""
+    from bot.engine import Engine
+    from bot.gc_freeze import settle
     from bot.meaning import E5Embedder
-    from bot.replies import Engine, reply_to, settle
+    from bot.replies import reply_to
 
     kb, settings = load_project()
     engine = Engine.build(kb, settings)

@@ -41,8 +41,9 @@ from benchmarks.common import (
     table,
 )
 from benchmarks.fit_decision import DEVELOPMENT
+from bot.engine import Engine
 from bot.evaluation import load_cases
-from bot.replies import Engine, settle
+from bot.gc_freeze import settle
 
 BANDS = ((1, 100), (101, 300), (301, 1000), (1001, 4096))
 LEXICAL_P99_MS = {100: 0.3, 300: 2.0}

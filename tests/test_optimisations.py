@@ -11,9 +11,12 @@ import pytest
 
 from bot.build_worker import dumps
 from bot.config import load_settings
+from bot.engine import Engine
 from bot.evaluation import load_cases
-from bot.knowledge import load_knowledge
-from bot.replies import Engine, reply_to, settle, to_json
+from bot.gc_freeze import settle
+from bot.knowledge_load import load_knowledge
+from bot.render_json import to_json
+from bot.replies import reply_to
 
 ROOT = Path(__file__).resolve().parent.parent
 
