@@ -257,6 +257,7 @@ class Index:
             bucket_ids.append(vid)
         self._match_cache: dict[str, list[tuple[int, float]]] = {}
         self._stopword_cache: dict[str, bool] = {}
+        self._stopwords_by_length: dict[int, list[str]] = {}
         facts = max(len(kb.facts), 1)
         df = [0] * len(vocab)
         for words in fact_words:
@@ -399,12 +400,30 @@ class Index:
 
     def _looks_like_stopword(self, token: str) -> bool:
         found = process.extractOne(
-            token, self.stopword_list, scorer=fuzz.ratio, score_cutoff=self.settings.token_cutoff
+            token,
+            self._stopwords_of_length(len(token)),
+            scorer=fuzz.ratio,
+            score_cutoff=self.settings.token_cutoff,
         )
         if found is None:
             return False
         # Only when no word of the facts is at least as close to it.
         return all(sim * 100 < found[1] for _, sim in self._word_matches(token))
+
+    def _stopwords_of_length(self, length: int) -> list[str]:
+        """The stopwords (in order) a word of ``length`` letters can reach ``token_cutoff``
+        with: ``fuzz.ratio`` is at most 200 * shorter / (sum of lengths), so the others
+        cannot, and ``extractOne`` finds the same word among these few."""
+        near = self._stopwords_by_length.get(length)
+        if near is None:
+            cutoff = self.settings.token_cutoff - 1e-6  # a hair looser: never drop a reachable word
+            near = [
+                w
+                for w in self.stopword_list
+                if 200 * min(length, len(w)) / (length + len(w)) >= cutoff
+            ]
+            self._stopwords_by_length[length] = near
+        return near
 
     def smalltalk(
         self, question: str, words: _Words | None = None
