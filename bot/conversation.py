@@ -367,8 +367,19 @@ def _answer_part(
             # (the previous question's detail) does not.
             unspecific = _NUMBER.sub(" ", context.question)
             rewrites.append((_merged(unspecific, part), True))
+    # Merged guesses that were only "probably this fact", by fact: one such guess is not
+    # enough, two different readings of the follow-up agreeing on a new fact are.
+    agreeing: dict[str, list[Reply]] = {}
     for rewrite, merged in rewrites:
         resolved = reply_to(engine, rewrite, language)
+        if (
+            merged
+            and resolved.verdict is Verdict.UNCERTAIN
+            and resolved.fact is not None
+            and resolved.fact.id not in context.facts
+            and _kind_fits(engine, resolved.fact, part)
+        ):
+            agreeing.setdefault(resolved.fact.id, []).append(resolved)
         # A pronoun replaced by its person restates the question, so the engine's "probably
         # this" stands as it would for the question typed out; a merge is a guess, so only
         # a confident answer counts.
@@ -387,6 +398,14 @@ def _answer_part(
         # phrasing is what the next follow-up should lean on.
         standalone = resolved.fact.questions[0] if merged else rewrite
         return replace(resolved, question=part, language=language), standalone
+    for fact_id, guesses in agreeing.items():
+        if len(guesses) >= 2:
+            first = guesses[0]
+            assert first.fact is not None
+            readings = "; ".join(repr(g.question) for g in guesses)
+            why = Why(f"follow-up: {len(guesses)} readings of it agree on {fact_id} ({readings})")
+            agreed = replace(first, question=part, language=language, verdict=Verdict.ANSWER)
+            return replace(agreed, why=why), first.fact.questions[0]
     unresolved = alone.verdict is Verdict.UNCERTAIN and any(w in _REFERRING for w in _words(part))
     if alone.fact is not None and (_bare(engine, part) or unresolved):
         # A fragment ("when?", "why?") means nothing alone, and a guess at a question whose

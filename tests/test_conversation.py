@@ -19,6 +19,7 @@ from bot.conversation import (
 from bot.engine import Engine
 from bot.knowledge_model import KnowledgeError
 from bot.knowledge_parse import parse_knowledge
+from bot.match_settings import MatchSettings
 from bot.matcher import Verdict
 from bot.render_html import render_html
 from bot.render_json import to_json
@@ -269,3 +270,20 @@ def test_and_when_asks_about_the_last_topic_not_what_when_alone_asks() -> None:
     assert reply_to(engine, "when?").fact is not None
     assert talk(engine, "Who is Anna Berg?", "and when?")[1] == [None]
     assert talk(engine, "Who is Anna Berg?", "and the mayor of Beta?")[1] == ["carl_role"]
+
+
+def test_a_follow_up_is_answered_when_two_of_its_readings_agree() -> None:
+    """Each reading of "and the goal?" alone is only "probably the goal" here (a strict
+    answer threshold); two readings (the words alone, and merged into the last question)
+    agreeing on a fact the conversation has not had yet are an answer."""
+    strict = Engine.build(
+        parse_knowledge(KB_YAML, ARTICLE, "<memory>"), MatchSettings(answer_threshold=90.0)
+    )
+    assert reply_to(strict, "the goal?").verdict is Verdict.UNCERTAIN
+    assert talk(strict, "how much was trade in 2020?", "and the goal?")[1] == ["goal_2025"]
+    conversations = Conversations()
+    conversations.respond(strict, "c", "how much was trade in 2020?", now=0.0)
+    reply = conversations.respond(strict, "c", "and the goal?", now=1.0)
+    assert reply.why is not None and "2 readings of it agree on goal_2025" in reply.why.reason
+    # One reading is not enough: "and in 2031?" agrees with nothing.
+    assert talk(strict, "how much was trade in 2020?", "and in 2031?")[1] == [None]
