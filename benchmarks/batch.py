@@ -56,7 +56,8 @@ def mixed(lines: int = 6000, seed: int = 1) -> list[str]:
         + list(islice(cycle(trivia), lines - 2 * third))
     )
     rng.shuffle(out)
-    return out
+    # One question per line: a corpus message may hold line breaks (a code snippet).
+    return [" ".join(line.split()) for line in out]
 
 
 def systems(torch_python: str | None) -> dict[str, list[str]]:
