@@ -941,3 +941,14 @@ def test_the_engine_s_message_limit_is_telegram_s() -> None:
     from bot.budget import TELEGRAM_MAX_CHARS
 
     assert MessageLimit.MAX_TEXT_LENGTH == TELEGRAM_MAX_CHARS
+
+
+def test_every_fact_id_the_loader_allows_is_a_valid_inline_result_id() -> None:
+    """Inline results use the fact id as their id, unhashed: the loader's limit must fit."""
+    from telegram.constants import InlineQueryResultLimit
+
+    from bot.knowledge_checks import FACT_ID
+
+    longest = "a" * InlineQueryResultLimit.MAX_ID_LENGTH
+    assert FACT_ID.match(longest)
+    assert not FACT_ID.match(longest + "a")

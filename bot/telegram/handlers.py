@@ -37,7 +37,7 @@ from bot.reloading import ReloadFailure
 from bot.render_html import card_html, render_html
 from bot.replies import reply_to, reply_to_fact
 from bot.telegram.filters import strip_mention
-from bot.telegram.keyboards import MAX_CALLBACK_BYTES, fact_for_callback, id_hash, keyboard
+from bot.telegram.keyboards import fact_for_callback, keyboard
 from bot.telegram.question_log import log_question, record_unanswered, user_id_of
 from bot.telegram.state import BotContext
 from bot.unanswered import report as unanswered_report
@@ -252,7 +252,8 @@ def _article(engine: Engine, fact: Fact, language: str) -> InlineQueryResultArti
     answer = fact.answer_in(language)
     text = render_html(reply) if reply is not None else html.escape(answer, quote=False)
     return InlineQueryResultArticle(
-        id=fact.id if len(fact.id.encode()) <= MAX_CALLBACK_BYTES else id_hash(fact.id),
+        # The loader allows 64 ASCII characters at most: within Telegram's 64-byte result id.
+        id=fact.id,
         title=answer,
         description=" ".join(fact.quote.split()),
         input_message_content=InputTextMessageContent(text),
