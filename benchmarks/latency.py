@@ -169,7 +169,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{ms(middle)} ms, p99 {ms(p99)} ms wall, "
         f"{ms(percentile(reply_cpu, 99))} ms CPU). Times are wall clock; CPU = the thread's "
         "CPU time, which leaves out time other processes had the core. "
-        f"{len(kb.facts)} facts, {kb.phrasing_count} phrasings, {len(engine.index.vocab):,} "
+        f"{len(kb.facts)} facts, {kb.phrasing_count} phrasings, {len(engine.index.lookup.vocab):,} "
         f"distinct words in the index; {pinned}; "
         + ("index left to gc." if args.no_freeze else "index frozen out of gc, as in the bot."),
         "",

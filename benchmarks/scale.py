@@ -426,8 +426,8 @@ def child(
     if freeze:
         settle()
     result["gc"] = "index frozen out of gc, as in the bot" if freeze else "index left to gc"
-    result["vocabulary"] = len(engine.index.vocab)
-    result["entries"] = len(engine.index.entries)
+    result["vocabulary"] = len(engine.index.lookup.vocab)
+    result["entries"] = len(engine.index.scorer.entries)
     gc.collect()
     result["rss_kb_mib"] = (rss_kb - rss_start) / 2**20
     result["rss_index_mib"] = (rss_bytes() - rss_kb) / 2**20
@@ -493,7 +493,7 @@ def profile(size: int, per_fact: int, queries: int, top: int = 25) -> str:
     stats.sort_stats("cumulative").print_stats(top)
     header = (
         f"cProfile: {len(asked)} questions against {len(kb.facts):,} facts, "
-        f"{kb.phrasing_count:,} phrasings, {len(engine.index.vocab):,} words\n"
+        f"{kb.phrasing_count:,} phrasings, {len(engine.index.lookup.vocab):,} words\n"
     )
     return header + out.getvalue()
 

@@ -229,9 +229,9 @@ def asks_for_more(text: str) -> bool:
 def _people_in(engine: Engine, texts: list[str]) -> list[str]:
     """The knowledge file's people named in ``texts`` (any of their names), first named first."""
     found: list[tuple[int, str]] = []
-    tokens = [t for text in texts for t in engine.index.tokens(text)]
+    tokens = [t for text in texts for t in engine.index.lookup.tokens(text)]
     for name in engine.kb.people:
-        parts = set(engine.index.tokens(name))
+        parts = set(engine.index.lookup.tokens(name))
         positions = [i for i, t in enumerate(tokens) if t in parts]
         if positions:
             found.append((positions[0], name))
@@ -305,11 +305,11 @@ def _leans_on_context(text: str) -> bool:
 def _adds_only_known_words(engine: Engine, previous: str, follow_up: str) -> bool:
     """Every word the follow-up brings (beyond the previous question's) is a word the
     knowledge base knows: an unknown topic ("and pizza?") must not borrow the last answer."""
-    before = set(engine.index.tokens(previous))
-    for token in engine.index.content(_strip_connector(follow_up)):
-        if token in before or token in engine.index.stopwords:
+    before = set(engine.index.lookup.tokens(previous))
+    for token in engine.index.lookup.content(_strip_connector(follow_up)):
+        if token in before or token in engine.index.lookup.stopwords:
             continue
-        if not engine.index.knows(token):
+        if not engine.index.lookup.knows(token):
             return False
     return True
 
@@ -430,8 +430,8 @@ def _asks_of(engine: Engine, fact: Fact, follow_up: str) -> bool:
 
 def _bare(engine: Engine, text: str) -> bool:
     """Only question words and stopwords: "when?", "and why?" (not "date?")."""
-    words = engine.index.tokens(_strip_connector(text))
-    return all(w in engine.index.stopwords or _ASKING.match(w) for w in words)
+    words = engine.index.lookup.tokens(_strip_connector(text))
+    return all(w in engine.index.lookup.stopwords or _ASKING.match(w) for w in words)
 
 
 def _compared(engine: Engine, part: str, context: Context | None, language: str) -> Reply | None:

@@ -336,7 +336,7 @@ class Engine:
         assert self.meaning is not None and self._space is not None
         # The model reads the words the asker meant: "breif" and "artcle" tokenise into
         # fragments it has no meaning for.
-        respelled = [cut(self.index.speller.respell(s)) for s in segments]
+        respelled = [cut(self.index.lookup.speller.respell(s)) for s in segments]
         vectors = self.meaning.embedder.embed(respelled)
         sims = [self._space.space.similarities(vector) for vector in vectors]
         out: list[Candidate] = []
@@ -420,7 +420,7 @@ class Engine:
             # No fact is in question: only small talk is left to recognise, which needs the
             # message's vector but none of the candidates' features.
             sims = self._space.space.similarities(
-                self.meaning.question(self.index.speller.respell(question))
+                self.meaning.question(self.index.lookup.speller.respell(question))
             )
             talk = self._smalltalk(lexical, sims, Why("", segment=question))
             if talk is not None:

@@ -79,7 +79,7 @@ def _nearby(engine: Engine, match: Match, question: str) -> Fact | None:
         return None
     # A word the knowledge base never uses ("when was the *iPhone* released?") means the
     # question is about something else, however well its other words fit.
-    known = all(engine.index.knows(token) for token in engine.index.content(segment))
+    known = all(engine.index.lookup.knows(token) for token in engine.index.lookup.content(segment))
     return fact if known else None
 
 

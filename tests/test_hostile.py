@@ -237,7 +237,7 @@ def test_normaliser_never_raises(engine: Engine, question: str) -> None:
     tokens = normalise(question)
     assert all(isinstance(t, str) and t for t in tokens)
     assert all(t and t == t.strip() for t in tokenize(fold(question)))
-    assert all(t for t in engine.index.tokens(question))
+    assert all(t for t in engine.index.lookup.tokens(question))
 
 
 @pytest.mark.slow  # seconds of real work; the fast loop skips it
