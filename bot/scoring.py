@@ -41,7 +41,9 @@ _NEGATIVE = -1
 @dataclass(frozen=True, slots=True)
 class _Entry:
     owner: int  # fact index, or _NEGATIVE for an unanswerable example
-    words: frozenset[int]  # vocabulary ids
+    # Vocabulary ids in ascending order: a fixed order keeps the float sums over them the
+    # same in a pickled engine (a frozenset re-read from a pickle may iterate differently).
+    words: tuple[int, ...]
     weight: float  # sum of the words' IDF
 
 
@@ -114,12 +116,13 @@ class Scorer:
         self.whole_texts: list[str] = []
         self.whole_owners: list[int] = []
         for owner, entry_words, whole in raw_entries:
-            weight = sum(self.idf[v] for v in entry_words)
+            ordered = tuple(sorted(entry_words))
+            weight = sum(self.idf[v] for v in ordered)
             if weight < self.settings.min_phrasing_weight:
                 self.whole_texts.append(whole)
                 self.whole_owners.append(owner)
             else:
-                self.entries.append(_Entry(owner, frozenset(entry_words), weight))
+                self.entries.append(_Entry(owner, ordered, weight))
         # Dividing matched weight by this ranks candidates roughly as the full score will.
         self.entry_inverse_scale = [
             e.weight ** (self.settings.question_weight - 1.0) for e in self.entries
