@@ -15,6 +15,7 @@ from bot.engine import Engine
 from bot.evaluation import load_cases
 from bot.gc_freeze import settle
 from bot.knowledge_load import load_knowledge
+from bot.matcher import Index
 from bot.render_json import to_json
 from bot.replies import reply_to
 
@@ -45,3 +46,20 @@ def test_a_warm_engine_answers_as_a_cold_one() -> None:
     for question in questions:
         fresh = pickle.loads(cold)
         assert to_json(reply_to(warm, question)) == to_json(reply_to(fresh, question)), question
+
+
+def test_a_pickled_index_scores_to_the_last_digit_as_a_built_one() -> None:
+    """The engine cache and reloads hand the bot a pickled engine: its lexical scores must be
+    the built one's exactly, or a score on a threshold could decide differently."""
+    settings = load_settings(ROOT / "config" / "bot.yaml", env={})
+    kb = load_knowledge(settings.facts, settings.article)
+    built = Index(kb, settings.matching)
+    copy = pickle.loads(dumps(built))  # type: ignore[arg-type]  # any object, as the cache
+    questions = [
+        c.question
+        for name in ("questions.yaml", "questions_i18n.yaml")
+        for c in load_cases(ROOT / "tests" / "data" / name)
+    ]
+    for question in questions:
+        a, b = built.match(question), copy.match(question)
+        assert (a.score, a.ranking) == (b.score, b.ranking), question
