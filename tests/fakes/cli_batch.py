@@ -100,5 +100,5 @@ def _main() -> None:
 
 
 if __name__ == "__main__":
-    sys.path.remove(str(Path(__file__).resolve().parent))  # `python -m bot` has no fakes/
+    sys.path[0] = str(ROOT)  # as for `python -m bot` in the project root: no fakes/
     _main()
