@@ -1,1 +1,42 @@
-"""Shared pytest configuration. The ``slow`` marker is defined in ``pyproject.toml``."""
+"""Shared pytest configuration. The ``slow`` marker is defined in ``pyproject.toml``.
+
+xdist (``--dist loadfile``) hands out whole files in collection order; its own default order
+(most tests first) would leave the accuracy gates -- a handful of tests of a minute each --
+for the end, where one worker runs them while the other has finished. So the files that
+take longest start first (longest processing time first), each keeping its tests in file
+order; ``--no-loadscope-reorder`` (``pyproject.toml``) makes xdist keep that order.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+LONGEST_FIRST = (
+    # the meaning model over every question of the gated sets (about a minute each)
+    "test_accuracy_blind.py",
+    "test_accuracy_blind_2.py",
+    "test_accuracy_heldout.py",
+    "test_accuracy.py",
+    # real bot processes, subprocesses, real waits (tens of seconds each)
+    "test_runtime_process.py",
+    "test_cli.py",
+    "test_broken_files.py",
+    "test_engine_cache.py",
+    "test_hostile.py",
+    "test_faults.py",
+    "test_dialogues.py",
+    "test_editing_guide.py",
+    "test_unanswered.py",
+    "test_knowledge.py",
+    "test_runtime.py",
+    "test_e2e.py",
+    "test_reloading.py",
+    "test_eval_gate.py",
+    "test_concurrency.py",
+)
+"""Test files by how long they take, longest first; the others follow in their own order."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: n for n, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: file order kept

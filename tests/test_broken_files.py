@@ -12,8 +12,10 @@ refused
 (c) by an admin's ``/reload`` through ``Application.process_update``: the reply carries the
     message, and the old knowledge base keeps answering.
 
-The subprocesses of (a) and (b) run a few at a time, once per module; each parametrized test
-then checks its own result.
+The runs of (a) and (b) happen once per module; each parametrized test then checks its own
+result. Per command, a few cases (REAL) run as ``python -m bot`` processes of their own and
+the others in one batch process (``fakes.cli_batch``: ``bot.cli.main`` once per file); the
+REAL cases run in the batch too, and must say there exactly what their own processes said.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from pathlib import Path
 import pytest
 import yaml
 from fakes.bot_process import free_port, run_bot
+from fakes.cli_batch import run_batch
 from fakes.harness import ADMIN, USER, make_settings, open_harness
 from test_knowledge import BROKEN, EXPECTED
 
@@ -53,7 +56,8 @@ HUGE = "huge.yaml"
 """The name the tens-of-megabytes file goes by in the parametrization."""
 CASES = [*sorted(EXPECTED), HUGE]
 CLEAR_QUESTION = "Who met whom?"
-WORKERS = 4
+REAL = (HUGE, "alias_bomb.yaml", "utf8_bom.yaml")
+"""The cases also run as processes of their own."""
 
 
 def _expected(name: str) -> tuple[str, int | None]:
@@ -89,12 +93,23 @@ def _env(**extra: str) -> dict[str, str]:
 def _run_all(
     commands: dict[str, list[str]], env: dict[str, str]
 ) -> dict[str, subprocess.CompletedProcess[str]]:
+    """Every command in one batch process, and the REAL ones (at the same time) as processes
+    of their own: their results, which the batch must match."""
+
     def one(command: list[str]) -> subprocess.CompletedProcess[str]:
         return run_bot(*command, env=env, timeout=120)
 
-    with ThreadPoolExecutor(WORKERS) as pool:
-        results = dict(zip(commands, pool.map(one, commands.values()), strict=True))
-    return results
+    with ThreadPoolExecutor(len(REAL)) as pool:
+        real = dict(zip(REAL, pool.map(one, [commands[name] for name in REAL]), strict=True))
+        batch = dict(zip(commands, run_batch(list(commands.values()), env, 300), strict=True))
+    for name, done in real.items():
+        seen = batch[name]
+        assert (seen.returncode, seen.stdout, seen.stderr) == (
+            done.returncode,
+            done.stdout,
+            done.stderr,
+        ), f"{name}: the batch process and python -m bot differ"
+    return batch | real
 
 
 @pytest.fixture(scope="module")
