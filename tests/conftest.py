@@ -25,6 +25,8 @@ LONGEST_FIRST = (
     "test_hostile.py",
     "test_faults.py",
     "test_dialogues.py",
+    "test_dialogues_sealed.py",
+    "test_optimisations.py",
     "test_editing_guide.py",
     "test_unanswered.py",
     "test_knowledge.py",
