@@ -179,11 +179,21 @@ def _segments(question: str) -> list[str]:
     return list(dict.fromkeys(s for s in out if s))[:MAX_SEGMENTS]
 
 
+MAX_RELATED = 32
+"""Each fact keeps this many others for "tell me more", nearest first: all of them in a
+small knowledge base, and in a large one a bounded list (every pair would be quadratic:
+7,700 facts took minutes and gigabytes)."""
+
+
 def _relations(kb: KnowledgeBase, space: _Space | None) -> dict[str, tuple[str, ...]]:
-    """Each fact's others, nearest first: those proved by the same sentence, then by the
-    meaning of what they state (without a meaning model: the share of words their answers
-    and quotes have in common), ties in the article's order."""
+    """Each fact's :data:`MAX_RELATED` nearest others: those proved by the same sentence,
+    then by the meaning of what they state (without a meaning model: the share of words
+    their answers and quotes have in common), ties in the article's order."""
     facts = kb.facts
+    count = len(facts)
+    same_quote: dict[str, list[int]] = {}
+    for i, fact in enumerate(facts):
+        same_quote.setdefault(fact.quote, []).append(i)
     if space is not None:
         rows = space.space.matrix[space.statements]
         ends = [*space.statement_starts[1:].tolist(), len(rows)]
@@ -194,20 +204,40 @@ def _relations(kb: KnowledgeBase, space: _Space | None) -> dict[str, tuple[str, 
             ]
         )
         centres /= np.linalg.norm(centres, axis=1, keepdims=True)
-        near = centres @ centres.T
+
+        def nearness(i: int) -> dict[int, float]:
+            row = centres @ centres[i]
+            top = np.argpartition(-row, min(MAX_RELATED, count - 1))[: MAX_RELATED + 1]
+            return {int(j): float(row[j]) for j in top}
+
     else:
         words = [
             {t for text in (f.answer, f.quote) for t in normalise(text)} - kb.stopwords
             for f in facts
         ]
-        near = np.array(
-            [[len(a & b) / (len(a | b) or 1) for b in words] for a in words], dtype=np.float64
-        )
+        having: dict[str, list[int]] = {}
+        for j, found in enumerate(words):
+            for word in found:
+                having.setdefault(word, []).append(j)
+
+        def nearness(i: int) -> dict[int, float]:
+            shared: dict[int, int] = {}
+            for word in words[i]:
+                for j in having[word]:
+                    shared[j] = shared.get(j, 0) + 1
+            return {j: n / (len(words[i] | words[j]) or 1) for j, n in shared.items()}
+
     out = {}
     for i, fact in enumerate(facts):
-        others = [j for j in range(len(facts)) if j != i]
-        others.sort(key=lambda j: (facts[j].quote != fact.quote, -float(near[i, j]), abs(i - j)))
-        out[fact.id] = tuple(facts[j].id for j in others)
+        near = nearness(i)
+        # The candidates: the same sentence's facts, the nearest, and the closest in the
+        # article (the order among the facts nothing else tells apart).
+        around = range(max(0, i - MAX_RELATED), min(count, i + MAX_RELATED + 1))
+        candidates = {*same_quote[fact.quote], *near, *around} - {i}
+        ranked = sorted(
+            candidates, key=lambda j: (facts[j].quote != fact.quote, -near.get(j, 0.0), abs(i - j))
+        )
+        out[fact.id] = tuple(facts[j].id for j in ranked[:MAX_RELATED])
     return out
 
 
