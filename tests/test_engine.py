@@ -364,3 +364,25 @@ def test_split_questions_finds_each_question_a_sentence_joins(
     message: str, parts: list[str]
 ) -> None:
     assert split_questions(message) == parts
+
+
+def test_each_fact_keeps_a_bounded_list_of_related_facts() -> None:
+    """ "Tell me more" needs each fact's nearest others, not every pair: that was quadratic
+    (7,700 facts took minutes and gigabytes). Near neighbours in the article come first when
+    nothing else tells facts apart."""
+    from bot.engine import MAX_RELATED
+
+    count = MAX_RELATED * 3
+    article = " ".join(f"Town{k} has {k} parks." for k in range(count))
+    facts = "".join(
+        f"  - id: town{k}\n    questions: [How many parks has Town{k}?]\n"
+        f"    answer: Town{k} has {k} parks.\n    quote: Town{k} has {k} parks.\n"
+        for k in range(count)
+    )
+    source = "source: {title: T, outlet: O, author: A, date: '2020-01-01'}"
+    text = f"version: 1\n{source}\nfacts:\n{facts}"
+    engine = Engine.build(parse_knowledge(text, article, "<memory>"))
+    middle = engine.related(f"town{count // 2}")
+    assert len(middle) == MAX_RELATED
+    assert [f.id for f in middle[:2]] == [f"town{count // 2 - 1}", f"town{count // 2 + 1}"]
+    assert all(len(engine.related(f"town{k}")) == MAX_RELATED for k in range(count))
