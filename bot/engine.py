@@ -185,6 +185,11 @@ small knowledge base, and in a large one a bounded list (every pair would be qua
 7,700 facts took minutes and gigabytes)."""
 
 
+RARE_WORD = 64
+"""Without a meaning model, facts are near by shared words, found through words that at
+most this many facts' answers and quotes use (every word, in a knowledge base this small)."""
+
+
 def _relations(kb: KnowledgeBase, space: _Space | None) -> dict[str, tuple[str, ...]]:
     """Each fact's :data:`MAX_RELATED` nearest others: those proved by the same sentence,
     then by the meaning of what they state (without a meaning model: the share of words
@@ -221,11 +226,10 @@ def _relations(kb: KnowledgeBase, space: _Space | None) -> dict[str, tuple[str, 
                 having.setdefault(word, []).append(j)
 
         def nearness(i: int) -> dict[int, float]:
-            shared: dict[int, int] = {}
-            for word in words[i]:
-                for j in having[word]:
-                    shared[j] = shared.get(j, 0) + 1
-            return {j: n / (len(words[i] | words[j]) or 1) for j, n in shared.items()}
+            # Words most facts share say little of which are near, and gathering by them
+            # would be every pair again: only the rarer ones gather candidates.
+            found = {j for word in words[i] if len(having[word]) <= RARE_WORD for j in having[word]}
+            return {j: len(words[i] & words[j]) / (len(words[i] | words[j]) or 1) for j in found}
 
     out = {}
     for i, fact in enumerate(facts):
