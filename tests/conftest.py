@@ -9,6 +9,8 @@ order; ``--no-loadscope-reorder`` (``pyproject.toml``) makes xdist keep that ord
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 LONGEST_FIRST = (
@@ -39,6 +41,22 @@ LONGEST_FIRST = (
 """Test files by how long they take, longest first; the others follow in their own order."""
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def _fast_loop(config: pytest.Config) -> bool:
+    """``-m "not slow"``: the fast loop, whose files take seconds each."""
+    return "not slow" in (config.option.markexpr or "")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if _fast_loop(config):
+        return  # its files are short whatever their full-suite length
     rank = {name: n for n, name in enumerate(LONGEST_FIRST)}
     items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: file order kept
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto``: one worker more than the machine has cores. Many test files spend their
+    time waiting on a real bot process, a fake Bot API's delays or a subprocess, so an
+    extra worker keeps the cores busy: the whole suite took 178 s instead of 218 s on this
+    2-core machine (2026-12-04)."""
+    cores = os.cpu_count() or 1
+    return cores if _fast_loop(config) else cores + 1  # the fast loop is all CPU
