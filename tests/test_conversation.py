@@ -285,5 +285,6 @@ def test_a_follow_up_is_answered_when_two_of_its_readings_agree() -> None:
     conversations.respond(strict, "c", "how much was trade in 2020?", now=0.0)
     reply = conversations.respond(strict, "c", "and the goal?", now=1.0)
     assert reply.why is not None and "2 readings of it agree on goal_2025" in reply.why.reason
+    assert reply.verdict is Verdict.ANSWER and not reply.suggestions  # an answer, not a guess
     # One reading is not enough: "and in 2031?" agrees with nothing.
     assert talk(strict, "how much was trade in 2020?", "and in 2031?")[1] == [None]
