@@ -46,10 +46,23 @@ def _fast_loop(config: pytest.Config) -> bool:
     return "not slow" in (config.option.markexpr or "")
 
 
+FAST_LONGEST_FIRST = (
+    "test_engine_cache.py",
+    "test_cli.py",
+    "test_reloading.py",
+    "test_unanswered.py",
+    "test_runtime.py",
+    "test_telegram_handlers.py",
+    "test_broken_files.py",
+    "test_access.py",
+    "test_e2e.py",
+)
+"""The same for the fast loop, whose files' lengths differ from the whole suite's."""
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if _fast_loop(config):
-        return  # its files are short whatever their full-suite length
-    rank = {name: n for n, name in enumerate(LONGEST_FIRST)}
+    order = FAST_LONGEST_FIRST if _fast_loop(config) else LONGEST_FIRST
+    rank = {name: n for n, name in enumerate(order)}
     items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: file order kept
 
 
