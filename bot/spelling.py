@@ -60,14 +60,14 @@ class Speller:
     """The knowledge base's written words with their counts, and a bounded memo."""
 
     counts: dict[str, int]
-    words: tuple[str, ...]
     surface: dict[str, str]
-    by_start: dict[tuple[str, int], tuple[str, ...]]
-    """The words by first letter and length: a typo keeps the first letter, and k edits
-    change the length by at most k, so only these few are compared (the same result as
-    comparing all of them, at a hundredth of the cost on long messages)."""
     """Folded word -> the way the knowledge file writes it (diacritics kept), for the
     meaning model, which reads "müəllifi" better than "muəllifi"."""
+    by_start: dict[tuple[str, int], tuple[str, ...]]
+    """The words a typo may be of, by first letter and length: a typo keeps the first
+    letter, and k edits change the length by at most k, so only these few are compared
+    (the same result as comparing all of them, at a hundredth of the cost on long
+    messages)."""
     _memo: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -88,7 +88,7 @@ class Speller:
         for word in words:
             by_start.setdefault((word[0], len(word)), []).append(word)
         grouped = {key: tuple(group) for key, group in by_start.items()}
-        return cls(dict(counts), words, surface, grouped)
+        return cls(dict(counts), surface, grouped)
 
     def correct(self, token: str) -> str:
         """``token`` (folded), or the known word it misspells."""
