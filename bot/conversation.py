@@ -405,8 +405,16 @@ def _answer_part(
             readings = "; ".join(repr(g.question) for g in guesses)
             why = Why(f"follow-up: {len(guesses)} readings of it agree on {fact_id} ({readings})")
             # An answer, so without the "did you mean" suggestions an uncertain reply has.
-            agreed = replace(first, question=part, language=language, verdict=Verdict.ANSWER)
-            return replace(agreed, why=why, suggestions=(), nearby=None), first.fact.questions[0]
+            agreed = replace(
+                first,
+                question=part,
+                language=language,
+                verdict=Verdict.ANSWER,
+                why=why,
+                suggestions=(),
+                nearby=None,
+            )
+            return agreed, first.fact.questions[0]
     unresolved = alone.verdict is Verdict.UNCERTAIN and any(w in _REFERRING for w in _words(part))
     if alone.fact is not None and (_bare(engine, part) or unresolved):
         # A fragment ("when?", "why?") means nothing alone, and a guess at a question whose
