@@ -33,6 +33,7 @@ from pathlib import Path
 from benchmarks import corpora, hostile
 from benchmarks.common import (
     DOCS,
+    ROOT,
     emit,
     load_project,
     machine,
@@ -53,8 +54,6 @@ WHOLE_P99_MS = 50.0
 
 def natural(count: int, rng: random.Random) -> list[str]:
     """Development questions, and the same wrapped in everyday sentences to drawn lengths."""
-    from benchmarks.common import ROOT
-
     questions = list(dict.fromkeys(c.question for p in DEVELOPMENT for c in load_cases(ROOT / p)))
     chatter = corpora.chatterbot("english")
     out = rng.sample(questions, min(count // 2, len(questions)))
@@ -94,23 +93,15 @@ def plot(results: dict[str, list[tuple[int, int, int]]], path: Path) -> None:
     fig, ax = plt.subplots(figsize=(7, 4.2), dpi=120)
     for kind, marker in (("natural", "o"), ("hostile", "x")):
         rows = results[kind]
-        lengths = [r[0] for r in rows]
-        ax.scatter(
-            lengths,
-            [r[2] / 1e6 for r in rows],
-            s=6,
-            marker=marker,
-            alpha=0.4,
-            label=f"whole reply, {kind}",
-        )
-        ax.scatter(
-            lengths,
-            [r[1] / 1e6 for r in rows],
-            s=6,
-            marker=marker,
-            alpha=0.4,
-            label=f"lexical path, {kind}",
-        )
+        for column, route in ((2, "whole reply"), (1, "lexical path")):
+            ax.scatter(
+                [r[0] for r in rows],
+                [r[column] / 1e6 for r in rows],
+                s=6,
+                marker=marker,
+                alpha=0.4,
+                label=f"{route}, {kind}",
+            )
     ax.axhline(LEXICAL_WORST_MS, color="grey", linestyle="--", label="lexical bound (10 ms)")
     ax.axhline(WHOLE_P99_MS, color="black", linestyle=":", label="whole-reply p99 budget")
     ax.set_yscale("log")
