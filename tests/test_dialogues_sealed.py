@@ -8,23 +8,14 @@ file, so the two dialogue sets run on different workers.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-
-from benchmarks.dialogues import run_outcomes
-from bot.config import load_settings
-from bot.dialogues import dialogue_figures
-from bot.evaluation import shortfalls
+from test_dialogues import ROOT, below_its_gate
 
 pytestmark = pytest.mark.slow  # ~190 turns through the meaning model, in a subprocess
 
-ROOT = Path(__file__).resolve().parent.parent
 SEALED = ROOT / "benchmarks" / "data" / "dialogues" / "sealed_2026-12-02.yaml"
-GATE = load_settings(ROOT / "config" / "bot.yaml", env={}).evaluation.gate_for(SEALED)
 
 
 def test_sealed_dialogue_gate() -> None:
-    assert GATE is not None and GATE.turns is not None and GATE.declined is not None
-    below = shortfalls(dialogue_figures(run_outcomes(SEALED)), GATE)
-    assert not below, "; ".join(map(str, below))
+    below = below_its_gate(SEALED)
+    assert not below, "; ".join(below)

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-_THREADS = "import bot.engine, numpy, os; print(len(os.listdir('/proc/self/task')))"
+_COUNT = "print(len(os.listdir('/proc/self/task')))"
+_THREADS = f"import bot.engine, numpy, os; {_COUNT}"
 _VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
@@ -31,7 +32,7 @@ def _threads(code: str, **env: str) -> int:
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="counts threads in /proc")
 @pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: OpenBLAS starts no workers")
 def test_importing_the_engine_starts_no_blas_worker_threads() -> None:
-    assert _threads("import numpy, os; print(len(os.listdir('/proc/self/task')))") > 1
+    assert _threads(f"import numpy, os; {_COUNT}") > 1  # without the bot: OpenBLAS's workers
     assert _threads(_THREADS) == 1
 
 
