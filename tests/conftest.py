@@ -10,6 +10,8 @@ order; ``--no-loadscope-reorder`` (``pyproject.toml``) makes xdist keep that ord
 from __future__ import annotations
 
 import os
+import re
+from pathlib import Path
 
 import pytest
 
@@ -58,6 +60,20 @@ FAST_LONGEST_FIRST = (
     "test_e2e.py",
 )
 """The same for the fast loop, whose files' lengths differ from the whole suite's."""
+
+
+SLOW_FILE = re.compile(r"^pytestmark = pytest\.mark\.slow$", re.MULTILINE)
+"""A test file whose every test is slow says so in this one module-level line."""
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """The fast loop does not import a file whose tests are all slow: each worker would
+    import it and rewrite its asserts (about 0.1 s a file) only to deselect every test."""
+    if collection_path.suffix != ".py" or not _fast_loop(config):
+        return None
+    if SLOW_FILE.search(collection_path.read_text(encoding="utf-8")):
+        return True
+    return None
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

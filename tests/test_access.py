@@ -216,7 +216,10 @@ async def test_message_edited_into_reload_does_nothing(
     assert_not_reloaded(harness)
 
 
-@pytest.mark.parametrize("chat_id", [ADMIN, GROUP])
+@pytest.mark.parametrize(
+    "chat_id",
+    [GROUP, pytest.param(ADMIN, marks=pytest.mark.slow)],  # a real build each
+)
 async def test_the_admins_own_reload_does_reload(harness: Harness, chat_id: int) -> None:
     """The control: the same setup reloads when the admin sends /reload themselves."""
     calls = await harness.send(text_update("/reload", chat_id=chat_id, from_id=ADMIN))

@@ -45,8 +45,8 @@ TRADE = "What was the trade turnover in 2021?"
 OFF_TOPIC = "Who won the World Cup?"
 
 
-def fast_first(cases: list[tuple[Any, ...]], keep: int = 2) -> list[Any]:
-    """The first ``keep`` cases run in the fast loop, the others only in the full suite: each
+def fast_first(cases: list[tuple[Any, ...]], keep: int = 1) -> list[Any]:
+    """The first ``keep`` case(s) run in the fast loop, the others only in the full suite: each
     case starts a process, and the in-process tests already check every message."""
     return [
         pytest.param(*case, marks=() if n < keep else pytest.mark.slow)

@@ -71,9 +71,10 @@ def test_a_cached_engine_answers_exactly_as_a_built_one(
 @pytest.mark.parametrize(
     "change",
     [
-        "lexicon/en.yaml",  # not part of the key: caught by the entry's list of sources
         "facts.yaml",  # part of the key: another entry
-        "decision.yaml",
+        # not part of the key: caught by the entry's list of sources
+        pytest.param("lexicon/en.yaml", marks=pytest.mark.slow),  # a build each
+        pytest.param("decision.yaml", marks=pytest.mark.slow),
     ],
 )
 def test_any_changed_source_means_building_afresh(
@@ -104,6 +105,7 @@ def test_a_corrupt_entry_is_rebuilt_and_replaced(
     _load(kb, tmp_path / "cache")
 
 
+@pytest.mark.slow  # builds the shipped engine; fast: the corrupt entry, a changed facts file
 def test_an_entry_others_could_have_written_is_not_read(
     kb: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -119,6 +121,7 @@ def test_an_entry_others_could_have_written_is_not_read(
     assert calls == [1, 1]
 
 
+@pytest.mark.slow  # builds the shipped engine; fast: the corrupt entry, a changed facts file
 def test_off_or_an_unwritable_folder_only_costs_time(kb: Path, tmp_path: Path) -> None:
     assert cache_folder({"BOT_ENGINE_CACHE": "off"}) is None
     engine = load_engine(kb, kb.parent / "article.txt", None, {"BOT_ENGINE_CACHE": "off"})
@@ -133,6 +136,7 @@ def test_the_default_folder_is_the_users_cache() -> None:
     assert cache_folder({}) == Path.home() / ".cache" / "article-bot"
 
 
+@pytest.mark.slow  # builds the shipped engine; fast: the corrupt entry, a changed facts file
 def test_old_entries_are_pruned(kb: Path, tmp_path: Path) -> None:
     folder = tmp_path / "cache"
     folder.mkdir(mode=0o700)

@@ -88,6 +88,7 @@ async def test_missing_file_keeps_the_old_engine(holder: KnowledgeHolder) -> Non
     assert holder.engine is old
 
 
+@pytest.mark.slow  # real builds; the fast loop keeps a reload and the watcher on the facts file
 async def test_concurrent_reloads_are_serialised(holder: KnowledgeHolder) -> None:
     edit(holder.facts, lambda data: data["facts"].append(new_fact("one_more")))
     outcomes = await asyncio.gather(*(holder.reload() for _ in range(3)))
@@ -115,6 +116,7 @@ async def test_reload_builds_in_a_worker_thread(
     assert seen and seen[0] != "MainThread"
 
 
+@pytest.mark.slow  # real builds; the fast loop keeps a reload and the watcher on the facts file
 def test_diff_notices_changes_outside_facts(holder: KnowledgeHolder) -> None:
     kb = holder.engine.kb
     edit(holder.facts, lambda data: data["unanswerable"].append("What is the weather?"))
@@ -147,6 +149,7 @@ async def test_watcher_reloads_when_the_file_changes(holder: KnowledgeHolder) ->
     assert holder.engine.kb.fact("watched") is not None
 
 
+@pytest.mark.slow  # real builds; the fast loop keeps a reload and the watcher on the facts file
 async def test_watcher_reloads_when_a_lexicon_file_changes(holder: KnowledgeHolder) -> None:
     lexicon = next(Path(p) for p in holder.engine.kb.lexicon_paths if p.endswith("en.yaml"))
     text = lexicon.read_text(encoding="utf-8")

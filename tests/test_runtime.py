@@ -259,6 +259,7 @@ def _children() -> set[int]:
     return {p.pid for p in multiprocessing.active_children() if p.pid is not None}
 
 
+@pytest.mark.slow  # a real build past its time limit; the fast loop keeps the memory limit
 async def test_a_reload_that_takes_too_long_is_stopped_and_the_old_engine_serves(
     tmp_path: Path,
 ) -> None:

@@ -641,6 +641,7 @@ async def test_reload_from_an_anonymous_group_admin_is_refused(
         assert not_reloaded(h, engine)
 
 
+@pytest.mark.slow  # a real build; the fast loop keeps a group reload in tests/test_access.py
 async def test_admin_reload_in_a_group_works(harness: Harness, settings: Settings) -> None:
     write_facts_with(settings.facts, add_fact)
     calls = await harness.ask(f"/reload@{BOT_USERNAME}", chat_id=GROUP, from_id=ADMIN)

@@ -239,6 +239,7 @@ def test_json_entries_carry_the_paste_form(tmp_path: Path) -> None:
     }
 
 
+@pytest.mark.slow  # 50,000 lines under tracemalloc
 def test_a_big_file_is_streamed_not_loaded(tmp_path: Path) -> None:
     path = tmp_path / "big.jsonl"
     lines = 50_000
